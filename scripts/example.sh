@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Quick start, step 1: build sowhat, fetch its models (once) and run it on the bundled
+# example interviews (fixtures/interviews, synthesised by fixtures/make-interviews.sh).
+# Output: sowhat-out/ (transcripts today; the brief as the analysis stages land).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --release --quiet
+./target/release/sowhat models fetch base silero-vad
+./target/release/sowhat run fixtures/interviews -o sowhat-out "$@"
+echo
+echo "Open sowhat-out/transcripts/ to read the transcripts."
