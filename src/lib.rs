@@ -8,6 +8,7 @@
 //! | voice activity | [`vad`] | PCM → speech spans |
 //! | transcribe | [`transcribe`] | PCM → timestamped segments |
 //! | transcript files | [`transcript`] | [`types::Transcript`] ↔ json/txt/srt/vtt |
+//! | roles | [`speakers`] | speaker labels → interviewer / participant ids |
 //!
 //! Around them: [`types`] (the data of every stage), [`models`] (model cache, fetching and
 //! conversion), [`cache`] (finished transcripts), [`batch`] (many files in parallel),
@@ -22,6 +23,7 @@ pub mod commands;
 pub mod error;
 pub mod fsutil;
 pub mod models;
+pub mod speakers;
 pub mod transcribe;
 pub mod transcript;
 pub mod types;

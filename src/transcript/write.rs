@@ -1,4 +1,4 @@
-//! Transcript files: writers for `json`, `txt` (`[hh:mm:ss] Speaker: text`), `srt` and `vtt`
+//! Transcript writers: `json`, `txt` (`[hh:mm:ss] Speaker: text`), `srt` and `vtt`
 //! (with `<v Name>` voice tags, as Zoom and Teams write them).
 
 use crate::error::Result;

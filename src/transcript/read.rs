@@ -1,0 +1,608 @@
+//! Transcript readers: the transcripts researchers already have, into [`Transcript`].
+//!
+//! - `.txt`: `Speaker: text` lines, optionally stamped `[hh:mm:ss]`, `(hh:mm:ss)` or
+//!   `hh:mm:ss`; lines without a speaker continue the previous turn; Otter-style headers
+//!   (`Anna Smith  0:03` on a line of its own, the text below).
+//! - `.vtt` (WebVTT): cue settings, `NOTE`/`STYLE`/`REGION` blocks, `<v Name>` voice tags (Teams),
+//!   `Name: text` cues (Zoom), inline tags and entities.
+//! - `.srt`: numbered cues, `Name: text` speakers.
+//! - `.json`: sowhat's own transcript JSON.
+//!
+//! Encodings: UTF-8 with or without BOM, UTF-16 LE/BE with BOM (Word's "Unicode text"),
+//! CRLF or CR line ends. A malformed file gets an error naming the file and the line.
+
+use crate::error::{Error, Result};
+use crate::fsutil::safe_id;
+use crate::types::{Seconds, Segment, Speaker, Transcript};
+use std::path::Path;
+
+/// The transcript formats sowhat reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Txt,
+    Vtt,
+    Srt,
+    Json,
+}
+
+/// File extensions read as transcripts.
+pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "vtt", "srt", "json"];
+
+/// Whether a path looks like a transcript, by its extension.
+pub fn is_transcript_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| TRANSCRIPT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+/// A problem at a line of a transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Reads a transcript file; the format comes from the extension (or a `WEBVTT` header).
+pub fn read_file(path: &Path) -> Result<Transcript> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::input_fix(path, format!("cannot open: {e}"), "check the path"))?;
+    let text = decode_text(&bytes).map_err(|why| {
+        Error::input_fix(path, why, "save the transcript as UTF-8 (or UTF-16) text")
+    })?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let format = if text.trim_start().starts_with("WEBVTT") {
+        Format::Vtt
+    } else {
+        match ext.as_str() {
+            "vtt" => Format::Vtt,
+            "srt" => Format::Srt,
+            "json" => Format::Json,
+            _ => Format::Txt,
+        }
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut t =
+        read_str(&text, format, &path.display().to_string(), &safe_id(&stem)).map_err(|e| {
+            Error::input_fix(
+                path,
+                format!("line {}: {}", e.line, e.message),
+                fix_for(format),
+            )
+        })?;
+    if t.segments.iter().all(|s| s.text.trim().is_empty()) {
+        return Err(Error::input_fix(
+            path,
+            "the transcript has no text",
+            "check that this is the right file",
+        ));
+    }
+    t.source = path.display().to_string();
+    Ok(t)
+}
+
+fn fix_for(f: Format) -> &'static str {
+    match f {
+        Format::Vtt => "fix that line or export the WebVTT again",
+        Format::Srt => "each cue needs a number, a `00:00:01,000 --> 00:00:04,000` line and text",
+        Format::Json => {
+            "sowhat reads the transcript JSON it writes; export other JSON as txt, vtt or srt"
+        }
+        Format::Txt => "use `Speaker: text` lines, optionally starting with [hh:mm:ss]",
+    }
+}
+
+/// Bytes → text: UTF-8 (BOM optional), UTF-16 with BOM; line ends normalised to `\n`.
+pub fn decode_text(bytes: &[u8]) -> std::result::Result<String, String> {
+    let text = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8(rest.to_vec())
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 3))?
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        utf16(rest, u16::from_le_bytes)?
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        utf16(rest, u16::from_be_bytes)?
+    } else if bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0 {
+        utf16(bytes, u16::from_le_bytes)? // UTF-16 LE without a BOM
+    } else {
+        String::from_utf8(bytes.to_vec()).map_err(|e| {
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })?
+    };
+    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+fn utf16(bytes: &[u8], f: fn([u8; 2]) -> u16) -> std::result::Result<String, String> {
+    let units: Vec<u16> = bytes.chunks_exact(2).map(|b| f([b[0], b[1]])).collect();
+    String::from_utf16(&units).map_err(|_| "invalid UTF-16 text".to_string())
+}
+
+/// Parses transcript text in `format`.
+pub fn read_str(
+    text: &str,
+    format: Format,
+    source: &str,
+    id: &str,
+) -> std::result::Result<Transcript, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut t = match format {
+        Format::Json => {
+            let t: Transcript = serde_json::from_str(text).map_err(|e| ParseError {
+                line: e.line(),
+                message: format!("not a sowhat transcript: {e}"),
+            })?;
+            t
+        }
+        Format::Txt => Transcript {
+            segments: parse_txt(text)?,
+            ..Transcript::new(source, id)
+        },
+        Format::Vtt => Transcript {
+            segments: parse_cues(text, true)?,
+            ..Transcript::new(source, id)
+        },
+        Format::Srt => Transcript {
+            segments: parse_cues(text, false)?,
+            ..Transcript::new(source, id)
+        },
+    };
+    if format != Format::Json {
+        t.duration = t
+            .segments
+            .iter()
+            .filter_map(|s| s.end.or(s.start))
+            .fold(None, |m, x| Some(m.map_or(x, |m: f64| m.max(x))));
+    }
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------------------- txt
+
+fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
+    let mut segs: Vec<Segment> = Vec::new();
+    // Otter style: a "Name  0:03" header line sets speaker and time for the lines below.
+    let mut header: Option<(Option<Speaker>, Option<Seconds>)> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            header = None;
+            continue;
+        }
+        let (stamp, rest) = leading_stamp(line).map_err(|m| ParseError {
+            line: line_no,
+            message: m,
+        })?;
+        if stamp.is_none() {
+            if let Some((name, t)) = otter_header(line) {
+                header = Some((Some(Speaker::Label(name)), Some(t)));
+                continue;
+            }
+        }
+        if let Some((sp, t)) = header.take() {
+            // Text under an Otter-style header belongs to that speaker.
+            segs.push(segment(stamp.or(t), sp, rest));
+            continue;
+        }
+        match split_speaker(rest) {
+            Some((name, said)) => {
+                header = None;
+                segs.push(segment(stamp, Some(Speaker::Label(name)), said));
+            }
+            None => {
+                if let (None, Some(last)) = (stamp, segs.last_mut()) {
+                    // A continuation of the previous turn.
+                    if !last.text.is_empty() {
+                        last.text.push(' ');
+                    }
+                    last.text.push_str(rest);
+                } else {
+                    let speaker = segs
+                        .last()
+                        .and_then(|s| s.speaker.clone())
+                        .filter(|_| stamp.is_some());
+                    segs.push(segment(stamp, speaker, rest));
+                }
+            }
+        }
+    }
+    Ok(segs)
+}
+
+fn segment(start: Option<Seconds>, speaker: Option<Speaker>, text: &str) -> Segment {
+    Segment {
+        start,
+        end: None,
+        speaker,
+        text: text.trim().to_string(),
+        confidence: None,
+    }
+}
+
+/// A stamp at the start of a line: `[01:02:03]`, `(1:02)`, `01:02:03.5 `, `[00:01:02.500]`.
+/// A bracketed stamp that does not parse is an error; anything else is no stamp.
+fn leading_stamp(line: &str) -> std::result::Result<(Option<Seconds>, &str), String> {
+    for (open, close) in [('[', ']'), ('(', ')')] {
+        if let Some(rest) = line.strip_prefix(open) {
+            if let Some(end) = rest.find(close) {
+                let inside = rest[..end].trim();
+                if looks_like_stamp(inside) {
+                    let t = parse_clock(inside)
+                        .ok_or_else(|| format!("bad time stamp '{open}{inside}{close}'"))?;
+                    return Ok((Some(t), rest[end + close.len_utf8()..].trim_start()));
+                }
+            }
+        }
+    }
+    // A bare stamp followed by a space: "00:01:02 Anna: …"
+    if let Some((first, rest)) = line.split_once(char::is_whitespace) {
+        if looks_like_stamp(first) && first.contains(':') {
+            if let Some(t) = parse_clock(first) {
+                return Ok((Some(t), rest.trim_start()));
+            }
+        }
+    }
+    Ok((None, line))
+}
+
+fn looks_like_stamp(s: &str) -> bool {
+    !s.is_empty()
+        && s.contains(':')
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == ':' || c == '.' || c == ',')
+}
+
+/// `h:mm:ss`, `mm:ss`, with an optional `.fff` or `,fff`.
+pub fn parse_clock(s: &str) -> Option<Seconds> {
+    let s = s.trim().replace(',', ".");
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    let sec: f64 = parts.last()?.parse().ok()?;
+    let min: u64 = parts[parts.len() - 2].parse().ok()?;
+    let hour: u64 = if parts.len() == 3 {
+        parts[0].parse().ok()?
+    } else {
+        0
+    };
+    if !(0.0..60.0).contains(&sec) || (parts.len() == 3 && min >= 60) {
+        return None;
+    }
+    Some(hour as f64 * 3600.0 + min as f64 * 60.0 + sec)
+}
+
+/// `Anna Smith  0:03` / `Speaker 1 01:02:03`: a short name, then only a time.
+fn otter_header(line: &str) -> Option<(String, Seconds)> {
+    let (name, time) = line.rsplit_once(char::is_whitespace)?;
+    let name = name.trim();
+    if !looks_like_stamp(time) || !is_speaker_label(name) {
+        return None;
+    }
+    Some((name.to_string(), parse_clock(time)?))
+}
+
+/// `Name: text` → (Name, text), when `Name` looks like a speaker label.
+fn split_speaker(line: &str) -> Option<(String, &str)> {
+    let (name, said) = line.split_once(':')?;
+    let name = name.trim();
+    if !is_speaker_label(name) && !crate::speakers::roles::is_role_label(name) {
+        return None;
+    }
+    Some((name.to_string(), said.trim_start()))
+}
+
+/// A speaker label: 1–40 characters, at most 5 words, no sentence punctuation, and written
+/// like a name: every word capitalised or a number ("Anna Smith", "Speaker 1", "P03",
+/// "SPEAKER_01"), apart from short particles ("de", "van", "von"). "The price" is not a label.
+fn is_speaker_label(s: &str) -> bool {
+    let n = s.chars().count();
+    let words: Vec<&str> = s.split_whitespace().collect();
+    (1..=40).contains(&n)
+        && words.len() <= 5
+        && s.chars().next().is_some_and(|c| c.is_alphabetic())
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || " .-_'()#&".contains(c))
+        && !s.ends_with('.')
+        && words.iter().all(|w| {
+            let c = w.chars().next().unwrap_or('x');
+            c.is_uppercase()
+                || c.is_ascii_digit()
+                || c == '('
+                || ["de", "van", "von", "der", "da", "di", "la", "le"].contains(w)
+        })
+}
+
+// ----------------------------------------------------------------------------------- vtt, srt
+
+fn parse_cues(text: &str, vtt: bool) -> std::result::Result<Vec<Segment>, ParseError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    if vtt {
+        let first = lines.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
+        if !lines
+            .get(first)
+            .is_some_and(|l| l.trim_start_matches('\u{feff}').starts_with("WEBVTT"))
+        {
+            return Err(ParseError {
+                line: first + 1,
+                message: "a WebVTT file must start with WEBVTT".into(),
+            });
+        }
+        i = first + 1;
+        // Header lines up to the first blank line.
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            i += 1;
+        }
+    }
+    let mut segs = Vec::new();
+    while i < lines.len() {
+        // Skip blank lines between blocks.
+        if lines[i].trim().is_empty() {
+            i += 1;
+            continue;
+        }
+        let block_start = i;
+        let mut block = Vec::new();
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            block.push((i + 1, lines[i]));
+            i += 1;
+        }
+        let head = block[0].1.trim();
+        if vtt && (head.starts_with("NOTE") || head == "STYLE" || head == "REGION") {
+            continue;
+        }
+        // The timing line is the first or (after a cue id / number) the second line.
+        let timing_at = block.iter().take(2).position(|(_, l)| l.contains("-->"));
+        let Some(k) = timing_at else {
+            return Err(ParseError {
+                line: block_start + 1,
+                message: format!(
+                    "expected a timing line like 00:00:01{}000 --> 00:00:04{}000",
+                    if vtt { '.' } else { ',' },
+                    if vtt { '.' } else { ',' }
+                ),
+            });
+        };
+        let (line_no, timing) = block[k];
+        let (a, b) = timing.split_once("-->").expect("contains -->");
+        let b = b.split_whitespace().next().unwrap_or(""); // drop VTT cue settings
+        let (start, end) = match (parse_clock(a), parse_clock(b)) {
+            (Some(s), Some(e)) => (s, e),
+            _ => {
+                return Err(ParseError {
+                    line: line_no,
+                    message: format!("bad timing line '{}'", timing.trim()),
+                });
+            }
+        };
+        let body: Vec<&str> = block[k + 1..].iter().map(|(_, l)| l.trim()).collect();
+        let (speaker, text) = cue_text(&body.join("\n"), vtt);
+        if text.is_empty() {
+            continue;
+        }
+        segs.push(Segment {
+            start: Some(start),
+            end: Some(end.max(start)),
+            speaker,
+            text,
+            confidence: None,
+        });
+    }
+    Ok(segs)
+}
+
+/// The speaker and plain text of a cue body: `<v Name>` voice tags, else a `Name:` prefix;
+/// other tags removed, entities decoded, lines joined.
+fn cue_text(body: &str, vtt: bool) -> (Option<Speaker>, String) {
+    let mut speaker = None;
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        if let Some(v) = tag.strip_prefix('v').filter(|v| v.starts_with([' ', '.'])) {
+            // <v Name> or <v.class Name>
+            let name = v.split_once(' ').map(|(_, n)| n).unwrap_or("").trim();
+            if !name.is_empty() && speaker.is_none() {
+                speaker = Some(Speaker::Label(name.to_string()));
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    let mut text = out
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if vtt || text.contains('&') {
+        text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&nbsp;", " ")
+            .replace("&lrm;", "")
+            .replace("&rlm;", "")
+            .replace("&amp;", "&");
+    }
+    if speaker.is_none() {
+        if let Some((name, said)) = split_speaker(&text) {
+            speaker = Some(Speaker::Label(name));
+            text = said.trim().to_string();
+        }
+    }
+    (speaker, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txt(s: &str) -> Vec<Segment> {
+        read_str(s, Format::Txt, "t.txt", "t").unwrap().segments
+    }
+
+    fn label(s: &Segment) -> &str {
+        s.speaker.as_ref().map(|s| s.display()).unwrap_or("")
+    }
+
+    #[test]
+    fn txt_speakers_stamps_and_continuations() {
+        let s = txt("[00:00:05] Interviewer: How was it?\n(0:07) Anna: Slow.\nReally slow.\n\n01:02:03.5 Anna: And then?\nModerator: OK.\n");
+        assert_eq!(s.len(), 4);
+        assert_eq!(
+            (label(&s[0]), s[0].start, s[0].text.as_str()),
+            ("Interviewer", Some(5.0), "How was it?")
+        );
+        assert_eq!(
+            (label(&s[1]), s[1].start, s[1].text.as_str()),
+            ("Anna", Some(7.0), "Slow. Really slow.")
+        );
+        assert_eq!(s[2].start, Some(3723.5));
+        assert_eq!((label(&s[3]), s[3].start), ("Moderator", None));
+    }
+
+    #[test]
+    fn txt_otter_headers_and_sentences_with_colons() {
+        let s =
+            txt("Anna Smith  0:03\nThe price: too high, honestly.\n\nInterviewer  1:10\nWhy?\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!((label(&s[0]), s[0].start), ("Anna Smith", Some(3.0)));
+        assert_eq!(s[0].text, "The price: too high, honestly.");
+        assert_eq!((label(&s[1]), s[1].start), ("Interviewer", Some(70.0)));
+        // A long sentence with a colon is not a speaker.
+        let s = txt("interviewer: lower-case roles count too\n");
+        assert_eq!(label(&s[0]), "interviewer");
+        let s = txt("P1: I said this to them: it does not work at all for us.\n");
+        assert_eq!(label(&s[0]), "P1");
+        assert_eq!(
+            s[0].text,
+            "I said this to them: it does not work at all for us."
+        );
+    }
+
+    #[test]
+    fn txt_bad_stamp_names_the_line() {
+        let e = read_str("A: ok\n[00:99:00] B: no\n", Format::Txt, "t", "t").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("00:99:00"));
+    }
+
+    #[test]
+    fn vtt_voices_settings_notes_and_entities() {
+        let v = "WEBVTT - Teams export\n\nNOTE a comment\nspanning lines\n\nSTYLE\n::cue { color: red }\n\n1\n00:00:01.000 --> 00:00:04.500 align:start position:10%\n<v Anna Smith>It was <i>very</i> slow &amp; late.</v>\n\n00:05.000 --> 00:06.000\nInterviewer: Why?\n";
+        let s = read_str(v, Format::Vtt, "t.vtt", "t").unwrap().segments;
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (label(&s[0]), s[0].start, s[0].end),
+            ("Anna Smith", Some(1.0), Some(4.5))
+        );
+        assert_eq!(s[0].text, "It was very slow & late.");
+        assert_eq!(
+            (label(&s[1]), s[1].text.as_str(), s[1].start),
+            ("Interviewer", "Why?", Some(5.0))
+        );
+    }
+
+    #[test]
+    fn vtt_and_srt_errors_name_the_line() {
+        let e = read_str("hello\n", Format::Vtt, "t", "t").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = read_str("WEBVTT\n\n00:00:01.000 --> xx\nhi\n", Format::Vtt, "t", "t").unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = read_str(
+            "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\nno timing here\n",
+            Format::Srt,
+            "t",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 5);
+    }
+
+    #[test]
+    fn srt_with_speaker_prefix_and_multiline_text() {
+        let s = "1\n00:00:01,000 --> 00:00:03,000\nP03: The invoice\nwas wrong.\n\n2\n00:00:04,000 --> 00:00:05,000\nThanks.\n";
+        let s = read_str(s, Format::Srt, "t.srt", "t").unwrap().segments;
+        assert_eq!(
+            (label(&s[0]), s[0].text.as_str()),
+            ("P03", "The invoice was wrong.")
+        );
+        assert_eq!((s[1].speaker.clone(), s[1].start), (None, Some(4.0)));
+    }
+
+    #[test]
+    fn encodings_bom_utf16_crlf() {
+        let plain = "Interviewer: Jak było?\r\nAnna: Dostawa się spóźniła.\r\n";
+        let mut utf8_bom = vec![0xEF, 0xBB, 0xBF];
+        utf8_bom.extend_from_slice(plain.as_bytes());
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(plain.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(plain.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        for bytes in [plain.as_bytes().to_vec(), utf8_bom, le, be] {
+            let text = decode_text(&bytes).unwrap();
+            let s = txt(&text);
+            assert_eq!(s.len(), 2);
+            assert_eq!(s[1].text, "Dostawa się spóźniła.");
+        }
+        assert!(decode_text(&[0x41, 0xFF, 0x42, 0x43, 0x44]).is_err());
+    }
+
+    #[test]
+    fn json_round_trip_and_file_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Transcript::new("a.wav", "a");
+        t.segments
+            .push(segment(Some(1.0), Some(Speaker::Interviewer), "Hi"));
+        let p = dir.path().join("a.json");
+        std::fs::write(&p, crate::transcript::to_json(&t)).unwrap();
+        assert_eq!(read_file(&p).unwrap().segments, t.segments);
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{\n  \"segments\": [\n oops").unwrap();
+        let e = read_file(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("line 3"), "{e}");
+
+        let empty = dir.path().join("empty.txt");
+        std::fs::write(&empty, "\n\n").unwrap();
+        assert!(read_file(&empty)
+            .unwrap_err()
+            .to_string()
+            .contains("no text"));
+    }
+
+    #[test]
+    fn serdif_transcripts_read() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/eval/serdif-dev/transcripts/P1.txt");
+        if let Ok(t) = read_file(&p) {
+            assert!(t.segments.len() > 20);
+            assert!(
+                t.segments
+                    .iter()
+                    .all(|s| matches!(label(s), "Moderator" | "Participant")),
+                "{:?}",
+                t.segments
+                    .iter()
+                    .map(label)
+                    .collect::<std::collections::BTreeSet<_>>()
+            );
+        }
+    }
+}
