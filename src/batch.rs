@@ -7,6 +7,7 @@ use crate::cache;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::models::{self, Resolved};
+use crate::speakers::channels;
 use crate::transcribe::{Engine, Progress, Settings};
 use crate::transcript;
 use crate::types::{Provenance, Transcript};
@@ -274,7 +275,12 @@ fn one_file(
         });
     }
 
-    let pcm = audio::decode(path, DecodeOptions::default())?;
+    let pcm = audio::decode(
+        path,
+        DecodeOptions {
+            keep_channels: true,
+        },
+    )?;
     let duration = pcm.duration();
     let engine = engine
         .get_or_init(|| Engine::load(model.clone(), vad.clone()).map_err(|e| e.to_string()))
@@ -304,7 +310,13 @@ fn one_file(
         b.set_position((t * 10.0) as u64);
         b.set_message(format!("{} / {total}", transcript::clock(t)));
     });
-    let rec = engine.transcribe(path, &pcm.samples, &opts.settings, progress);
+    let layout = channels::analyse(&pcm.channels);
+    let rec = if layout.separate {
+        transcribe_channels(engine, path, &pcm.channels, &opts.settings, progress)
+    } else {
+        engine.transcribe(path, &pcm.samples, &opts.settings, progress)
+    };
+    drop(pcm.channels);
     bar.finish_and_clear();
     mp.remove(&bar);
     let rec = rec?;
@@ -326,11 +338,18 @@ fn one_file(
             .language_probability
             .map(|p| (p * 1000.0).round() / 1000.0),
         speech_seconds: Some((rec.speech_seconds * 1000.0).round() / 1000.0),
+        channels_separate: layout.separate,
         elapsed_seconds: Some((elapsed * 100.0).round() / 100.0),
     });
     t.segments = rec.segments;
 
     let mut warnings = pcm.warnings;
+    if layout.separate {
+        warnings.push(format!(
+            "stereo with one speaker per channel (median channel gap {} dB): each channel was transcribed on its own",
+            layout.median_gap_db
+        ));
+    }
     if let Some(k) = &key {
         if let Err(e) = cache::store(k, &t) {
             warnings.push(format!(
@@ -349,6 +368,42 @@ fn one_file(
         seconds: elapsed,
         warnings,
     })
+}
+
+/// Stereo with one person per channel: each channel's speech is found and transcribed on its
+/// own (so overlapping speech is kept), leakage from the other microphone is gated out, and
+/// the segments are merged in time order with the channel as speaker label.
+fn transcribe_channels(
+    engine: &Engine,
+    path: &Path,
+    chans: &[Vec<f32>],
+    settings: &crate::transcribe::Settings,
+    progress: Progress,
+) -> Result<crate::transcribe::Recognised> {
+    let gated = channels::gate_leakage(chans);
+    let n = gated.len() as f64;
+    let dur = gated.first().map(|c| c.len()).unwrap_or(0) as f64 / audio::SAMPLE_RATE as f64;
+    let mut all = crate::transcribe::Recognised::default();
+    let mut best_speech = -1.0;
+    for (i, ch) in gated.iter().enumerate() {
+        let p = progress.clone();
+        let part: Progress = Arc::new(move |t: f64| p((i as f64 * dur + t) / n));
+        let rec = engine.transcribe(path, ch, settings, part)?;
+        if rec.speech_seconds > best_speech {
+            best_speech = rec.speech_seconds;
+            all.language = rec.language.clone();
+            all.language_probability = rec.language_probability;
+        }
+        all.speech_seconds += rec.speech_seconds;
+        let label = crate::types::Speaker::Label(format!("Channel {}", i + 1));
+        all.segments.extend(rec.segments.into_iter().map(|mut s| {
+            s.speaker = Some(label.clone());
+            s
+        }));
+    }
+    all.segments
+        .sort_by(|a, b| a.start.unwrap_or(0.0).total_cmp(&b.start.unwrap_or(0.0)));
+    Ok(all)
 }
 
 fn short_name(p: &Path) -> String {

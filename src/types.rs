@@ -79,6 +79,9 @@ pub struct Provenance {
     pub language_probability: Option<f32>,
     /// Seconds of speech VAD kept (of `Transcript::duration`).
     pub speech_seconds: Option<Seconds>,
+    /// A stereo recording with one speaker per channel, transcribed channel by channel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub channels_separate: bool,
     /// Wall-clock seconds the transcription took.
     pub elapsed_seconds: Option<f64>,
 }

@@ -1,4 +1,6 @@
-//! Stage: who is speaking. Today: [`roles`] (interviewer or participant, from labels, flags or
-//! evidence). Stereo channels and voice diarization arrive with issue 3.
+//! Stage: who is speaking. [`channels`]: stereo recordings with one person per channel;
+//! [`roles`]: interviewer or participant, from labels, flags or evidence. Voice diarization of
+//! mono recordings (CAM++) arrives with issue 3.
 
+pub mod channels;
 pub mod roles;
