@@ -157,8 +157,9 @@ mod tests {
         r.extend(tone(s, 330.0, 0.3));
         let g = gate_leakage(&[l, r]);
         let e = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>();
-        assert_eq!(e(&g[0][s..2 * s]), 0.0);
-        assert_eq!(e(&g[1][..s]), 0.0);
+        // Frames are 30 ms: skip the one frame that straddles each change of talker.
+        assert_eq!(e(&g[0][s + 480..2 * s - 480]), 0.0);
+        assert_eq!(e(&g[1][..s - 480]), 0.0);
         assert!(e(&g[0][2 * s..]) > 100.0 && e(&g[1][2 * s..]) > 100.0);
     }
 
