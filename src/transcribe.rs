@@ -95,7 +95,8 @@ impl Engine {
         silence_whisper_logs();
         let mut cp = WhisperContextParameters::default();
         cp.use_gpu(false);
-        cp.flash_attn(true);
+        // Flash attention is slower on CPUs (whisper.cpp#2152; measured in BENCHMARKS.md).
+        cp.flash_attn(false);
         let path = model.path.to_str().ok_or_else(|| {
             Error::model(
                 &model.name,

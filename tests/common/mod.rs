@@ -60,7 +60,7 @@ pub fn tiny_en() -> &'static Engine {
 /// Runs the `sowhat` binary with a private transcript cache and one whisper.cpp thread (tests
 /// run in parallel; more spinning ggml threads than cores slow everything to a crawl).
 pub fn sowhat(args: &[&str], cache: &Path) -> Output {
-    let threads: &[&str] = if args.first() == Some(&"transcribe") {
+    let threads: &[&str] = if args.first() == Some(&"transcribe") && !args.contains(&"--threads") {
         &["--threads", "1"]
     } else {
         &[]
