@@ -275,7 +275,7 @@ fn one_file(
         });
     }
 
-    let pcm = audio::decode(
+    let mut pcm = audio::decode(
         path,
         DecodeOptions {
             keep_channels: true,
@@ -310,12 +310,16 @@ fn one_file(
         b.set_position((t * 10.0) as u64);
         b.set_message(format!("{} / {total}", transcript::clock(t)));
     });
+    // Keep only the audio the chosen path needs: the channels, or the mono mix.
     let layout = channels::analyse(&pcm.channels);
     let rec = if layout.separate {
+        pcm.samples = Vec::new();
         transcribe_channels(engine, path, &pcm.channels, &opts.settings, progress)
     } else {
+        pcm.channels = Vec::new();
         engine.transcribe(path, &pcm.samples, &opts.settings, progress)
     };
+    drop(pcm.samples);
     drop(pcm.channels);
     bar.finish_and_clear();
     mp.remove(&bar);
@@ -380,15 +384,15 @@ fn transcribe_channels(
     settings: &crate::transcribe::Settings,
     progress: Progress,
 ) -> Result<crate::transcribe::Recognised> {
-    let gated = channels::gate_leakage(chans);
-    let n = gated.len() as f64;
-    let dur = gated.first().map(|c| c.len()).unwrap_or(0) as f64 / audio::SAMPLE_RATE as f64;
+    let n = chans.len() as f64;
+    let dur = chans.first().map(|c| c.len()).unwrap_or(0) as f64 / audio::SAMPLE_RATE as f64;
     let mut all = crate::transcribe::Recognised::default();
     let mut best_speech = -1.0;
-    for (i, ch) in gated.iter().enumerate() {
+    for i in 0..chans.len() {
+        let ch = channels::gated(chans, i);
         let p = progress.clone();
         let part: Progress = Arc::new(move |t: f64| p((i as f64 * dur + t) / n));
-        let rec = engine.transcribe(path, ch, settings, part)?;
+        let rec = engine.transcribe(path, &ch, settings, part)?;
         if rec.speech_seconds > best_speech {
             best_speech = rec.speech_seconds;
             all.language = rec.language.clone();

@@ -173,12 +173,13 @@ impl Engine {
             progress(pcm.len() as f64 / SAMPLE_RATE as f64);
             return Ok(out);
         }
-        let (joined, map) = if settings.vad {
-            TimeMap::join(pcm, spans)
+        // The joined speech is rendered one chunk at a time, never whole.
+        let map = Arc::new(if settings.vad {
+            TimeMap::from_spans(spans)
         } else {
-            (pcm.to_vec(), TimeMap::identity(pcm.len()))
-        };
-        let map = Arc::new(map);
+            TimeMap::identity(pcm.len())
+        });
+        let joined_len = map.joined_len();
         let fail = |e: whisper_rs::WhisperError| Error::Transcribe {
             path: source.to_path_buf(),
             cause: e.to_string(),
@@ -191,8 +192,8 @@ impl Engine {
             (Some(l), _) => (l.clone(), None),
             (None, false) => ("en".to_string(), None),
             (None, true) => {
-                let head = &joined[..joined.len().min(30 * SAMPLE_RATE as usize)];
-                state.pcm_to_mel(head, threads).map_err(fail)?;
+                let head = map.render(pcm, 0, joined_len.min(30 * SAMPLE_RATE as usize));
+                state.pcm_to_mel(&head, threads).map_err(fail)?;
                 let (id, probs) = state.lang_detect(0, threads).map_err(fail)?;
                 let code = whisper_rs::get_lang_str(id).unwrap_or("en").to_string();
                 (code, probs.get(id as usize).copied())
@@ -201,7 +202,8 @@ impl Engine {
         out.language = Some(language.clone());
         out.language_probability = probability;
 
-        for (a, b) in chunk_bounds(&joined, &map, settings.vad) {
+        for (a, b) in chunk_bounds(joined_len, &map, settings.vad) {
+            let chunk = map.render(pcm, a, b);
             let mut params = match settings.beam_size {
                 Some(n) => FullParams::new(SamplingStrategy::BeamSearch {
                     beam_size: n as i32,
@@ -227,7 +229,7 @@ impl Engine {
             params.set_progress_callback_safe(move |pct: i32| {
                 p(m.to_original(t0 + len * pct.clamp(0, 100) as f64 / 100.0, true));
             });
-            state.full(params, &joined[a..b]).map_err(fail)?;
+            state.full(params, &chunk).map_err(fail)?;
             for seg in state.as_iter() {
                 let text = seg.to_str_lossy().map_err(fail)?.trim().to_string();
                 let mut probs = Vec::new();
@@ -273,9 +275,8 @@ fn round_ms(t: f64) -> f64 {
 
 /// Splits the joined speech into chunks of at most [`CHUNK_SECONDS`], cutting only in the
 /// silences between spans (or, without VAD, every [`CHUNK_SECONDS`]).
-fn chunk_bounds(joined: &[f32], map: &TimeMap, vad: bool) -> Vec<(usize, usize)> {
+fn chunk_bounds(n: usize, map: &TimeMap, vad: bool) -> Vec<(usize, usize)> {
     let max = (CHUNK_SECONDS * SAMPLE_RATE as f64) as usize;
-    let n = joined.len();
     if !vad {
         return (0..n).step_by(max).map(|a| (a, (a + max).min(n))).collect();
     }
@@ -469,7 +470,7 @@ mod tests {
             .collect();
         let pcm = vec![0.0f32; 1000 * sr];
         let (joined, map) = TimeMap::join(&pcm, &spans);
-        let b = chunk_bounds(&joined, &map, true);
+        let b = chunk_bounds(joined.len(), &map, true);
         assert!(b.len() >= 3, "{b:?}");
         assert_eq!(b.first().unwrap().0, 0);
         assert_eq!(b.last().unwrap().1, joined.len());

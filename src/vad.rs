@@ -129,19 +129,45 @@ pub struct TimeMap {
 }
 
 impl TimeMap {
-    /// Joins `spans` of `pcm` into one buffer with short silences between, and the map back.
-    pub fn join(pcm: &[f32], spans: &[Span]) -> (Vec<f32>, TimeMap) {
-        let total: usize = spans.iter().map(|s| s.len() + JOIN_GAP).sum();
-        let mut out = Vec::with_capacity(total);
+    /// The map for `spans` joined back to back with [`JOIN_GAP`] of silence between them.
+    /// Nothing is copied: [`TimeMap::render`] builds any stretch of the joined audio on demand,
+    /// so a long recording never exists twice in memory.
+    pub fn from_spans(spans: &[Span]) -> TimeMap {
         let mut pieces = Vec::with_capacity(spans.len());
+        let mut at = 0;
         for (i, s) in spans.iter().enumerate() {
             if i > 0 {
-                out.resize(out.len() + JOIN_GAP, 0.0);
+                at += JOIN_GAP;
             }
-            pieces.push((out.len(), *s));
-            out.extend_from_slice(&pcm[s.start..s.end]);
+            pieces.push((at, *s));
+            at += s.len();
         }
-        (out, TimeMap { pieces })
+        TimeMap { pieces }
+    }
+
+    /// Length of the joined audio, in samples.
+    pub fn joined_len(&self) -> usize {
+        self.pieces.last().map(|(j, s)| j + s.len()).unwrap_or(0)
+    }
+
+    /// Samples `[a, b)` of the joined audio, taken from `pcm` (silence in the gaps).
+    pub fn render(&self, pcm: &[f32], a: usize, b: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; b.saturating_sub(a)];
+        for (js, span) in &self.pieces {
+            let (ps, pe) = (*js, js + span.len());
+            let (lo, hi) = (ps.max(a), pe.min(b));
+            if lo < hi {
+                let src = &pcm[span.start + (lo - ps)..span.start + (hi - ps)];
+                out[lo - a..hi - a].copy_from_slice(src);
+            }
+        }
+        out
+    }
+
+    /// Joins `spans` of `pcm` into one buffer with short silences between, and the map back.
+    pub fn join(pcm: &[f32], spans: &[Span]) -> (Vec<f32>, TimeMap) {
+        let map = TimeMap::from_spans(spans);
+        (map.render(pcm, 0, map.joined_len()), map)
     }
 
     /// The identity map for `len` samples (no VAD).
@@ -214,6 +240,12 @@ mod tests {
         assert!((map.to_original(1.05, false) - 5.0).abs() < 1e-9);
         // Past the end stays at the last span's end.
         assert!((map.to_original(99.0, true) - 7.0).abs() < 1e-9);
+        // Rendering a stretch equals slicing the joined buffer.
+        assert_eq!(map.joined_len(), joined.len());
+        assert_eq!(
+            map.render(&pcm, 15_000, 20_000),
+            joined[15_000..20_000].to_vec()
+        );
     }
 
     #[test]

@@ -92,11 +92,12 @@ pub fn analyse(channels: &[Vec<f32>]) -> ChannelLayout {
     }
 }
 
-/// Silences, in each channel, the 30 ms frames where another channel is at least 15 dB louder:
-/// the other person's voice leaking into this microphone. Overlapping speech (both loud) stays.
-pub fn gate_leakage(channels: &[Vec<f32>]) -> Vec<Vec<f32>> {
+/// Channel `which`, with the 30 ms frames silenced where another channel is at least 15 dB
+/// louder: the other person's voice leaking into this microphone. Overlapping speech (both
+/// loud) stays. One channel at a time, so a long recording is not copied whole twice.
+pub fn gated(channels: &[Vec<f32>], which: usize) -> Vec<f32> {
     let frame = (SAMPLE_RATE as usize * 30) / 1000;
-    let mut out: Vec<Vec<f32>> = channels.to_vec();
+    let mut out = channels[which].clone();
     let n = channels.iter().map(|c| c.len()).min().unwrap_or(0);
     let level = |c: &[f32]| {
         10.0 * ((c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / c.len().max(1) as f64)
@@ -106,12 +107,13 @@ pub fn gate_leakage(channels: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let mut start = 0;
     while start < n {
         let end = (start + frame).min(n);
-        let levels: Vec<f64> = channels.iter().map(|c| level(&c[start..end])).collect();
-        let top = levels.iter().cloned().fold(f64::MIN, f64::max);
-        for (c, l) in levels.iter().enumerate() {
-            if *l < top - 15.0 {
-                out[c][start..end].iter_mut().for_each(|v| *v = 0.0);
-            }
+        let mine = level(&channels[which][start..end]);
+        let top = channels
+            .iter()
+            .map(|c| level(&c[start..end]))
+            .fold(f64::MIN, f64::max);
+        if mine < top - 15.0 {
+            out[start..end].iter_mut().for_each(|v| *v = 0.0);
         }
         start = end;
     }
@@ -155,7 +157,8 @@ mod tests {
         let mut r = tone(s, 330.0, 0.003);
         r.extend(tone(s, 330.0, 0.3));
         r.extend(tone(s, 330.0, 0.3));
-        let g = gate_leakage(&[l, r]);
+        let both = [l, r];
+        let g = [gated(&both, 0), gated(&both, 1)];
         let e = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>();
         // Frames are 30 ms: skip the one frame that straddles each change of talker.
         assert_eq!(e(&g[0][s + 480..2 * s - 480]), 0.0);
