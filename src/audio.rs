@@ -41,9 +41,9 @@ pub fn is_audio_path(path: &Path) -> bool {
 pub struct Pcm {
     /// Mono downmix, 16 kHz.
     pub samples: Vec<f32>,
-    /// One vector per source channel, 16 kHz; empty unless asked for and the source has
-    /// more than one channel.
-    pub channels: Vec<Vec<f32>>,
+    /// One vector per source channel, 16 kHz, as 16-bit PCM (see [`from_i16`]); empty unless
+    /// asked for and the source has more than one channel.
+    pub channels: Vec<Vec<i16>>,
     /// The source's sample rate and channel count.
     pub source_rate: u32,
     pub source_channels: usize,
@@ -194,8 +194,13 @@ fn decode_symphonia(path: &Path, opts: DecodeOptions) -> std::result::Result<Pcm
             Some(s) => s,
             None => {
                 sink = Some(
-                    Sink::new(spec.rate, spec.channels.count(), opts.keep_channels)
-                        .map_err(|e| Failed(Error::input(path, e)))?,
+                    Sink::new(
+                        spec.rate,
+                        spec.channels.count(),
+                        opts.keep_channels,
+                        expected_frames,
+                    )
+                    .map_err(|e| Failed(Error::input(path, e)))?,
                 );
                 sink.as_mut().unwrap()
             }
@@ -229,6 +234,11 @@ fn decode_symphonia(path: &Path, opts: DecodeOptions) -> std::result::Result<Pcm
 }
 
 /// Streams interleaved source samples into 16 kHz mono (and per-channel) output.
+///
+/// Memory: the mono mix is kept as `f32` (what Whisper and Silero read), kept channels as
+/// `i16` (half the size; they are only needed for one channel at a time later), and the
+/// output vectors are sized from the header's frame count, so they do not over-allocate by
+/// doubling.
 struct Sink {
     channels: usize,
     keep_channels: bool,
@@ -236,17 +246,33 @@ struct Sink {
     resampler: Option<FftFixedIn<f32>>,
     /// Input waiting for a full resampler chunk, one vector per lane.
     pending: Vec<Vec<f32>>,
-    /// Output, one vector per lane.
-    out: Vec<Vec<f32>>,
+    /// Output: the mono mix, and the kept channels.
+    mono: Vec<f32>,
+    chans: Vec<Vec<i16>>,
     /// Output frames still to drop at the start (the resampler's delay).
-    delay: usize,
+    skip: usize,
     rate: u32,
     /// Source frames pushed so far.
     frames_in: u64,
 }
 
+/// A sample as 16-bit PCM.
+pub fn to_i16(v: f32) -> i16 {
+    (v.clamp(-1.0, 1.0) * 32767.0).round() as i16
+}
+
+/// A 16-bit PCM sample as `f32`.
+pub fn from_i16(v: i16) -> f32 {
+    v as f32 / 32767.0
+}
+
 impl Sink {
-    fn new(rate: u32, channels: usize, keep_channels: bool) -> std::result::Result<Self, String> {
+    fn new(
+        rate: u32,
+        channels: usize,
+        keep_channels: bool,
+        expected_frames: Option<u64>,
+    ) -> std::result::Result<Self, String> {
         let keep_channels = keep_channels && channels > 1;
         let lanes = if keep_channels { 1 + channels } else { 1 };
         let resampler = if rate == SAMPLE_RATE {
@@ -257,14 +283,25 @@ impl Sink {
                     .map_err(|e| format!("cannot resample from {rate} Hz: {e}"))?,
             )
         };
-        let delay = resampler.as_ref().map(|r| r.output_delay()).unwrap_or(0);
+        let skip = resampler.as_ref().map(|r| r.output_delay()).unwrap_or(0);
+        // Room for the whole output (plus the resampler's delay and last chunk), capped so a
+        // lying header cannot make us reserve absurd amounts.
+        let cap = expected_frames
+            .map(|n| (n as f64 * SAMPLE_RATE as f64 / rate as f64) as usize + skip + 8192)
+            .unwrap_or(0)
+            .min(SAMPLE_RATE as usize * 3600 * 6);
         Ok(Sink {
             channels,
             keep_channels,
             resampler,
             pending: vec![Vec::new(); lanes],
-            out: vec![Vec::new(); lanes],
-            delay,
+            mono: Vec::with_capacity(cap),
+            chans: if keep_channels {
+                (0..channels).map(|_| Vec::with_capacity(cap)).collect()
+            } else {
+                Vec::new()
+            },
+            skip,
             rate,
             frames_in: 0,
         })
@@ -285,39 +322,54 @@ impl Sink {
         self.drain(false)
     }
 
+    /// Appends resampled lanes to the output, dropping the resampler's delay first.
+    fn emit<V: AsRef<[f32]>>(&mut self, lanes: &[V]) {
+        let n = lanes.first().map(|l| l.as_ref().len()).unwrap_or(0);
+        let from = self.skip.min(n);
+        self.skip -= from;
+        self.mono.extend_from_slice(&lanes[0].as_ref()[from..]);
+        for (out, lane) in self.chans.iter_mut().zip(&lanes[1..]) {
+            out.extend(lane.as_ref()[from..].iter().map(|v| to_i16(*v)));
+        }
+    }
+
     fn drain(&mut self, last: bool) -> std::result::Result<(), String> {
-        let Some(r) = &mut self.resampler else {
-            for (p, o) in self.pending.iter_mut().zip(self.out.iter_mut()) {
-                o.append(p);
-            }
+        if self.resampler.is_none() {
+            let lanes = std::mem::take(&mut self.pending);
+            self.emit(&lanes);
+            self.pending = lanes
+                .into_iter()
+                .map(|mut v| {
+                    v.clear();
+                    v
+                })
+                .collect();
             return Ok(());
-        };
+        }
         loop {
+            let r = self.resampler.as_mut().expect("checked above");
             let need = r.input_frames_next();
             let have = self.pending[0].len();
-            if have >= need {
+            let res = if have >= need {
                 let chunk: Vec<&[f32]> = self.pending.iter().map(|p| &p[..need]).collect();
                 let res = r.process(&chunk, None).map_err(|e| e.to_string())?;
-                for (o, v) in self.out.iter_mut().zip(res) {
-                    o.extend_from_slice(&v);
-                }
                 for p in self.pending.iter_mut() {
                     p.drain(..need);
                 }
+                res
             } else if last && have > 0 {
                 let chunk: Vec<&[f32]> = self.pending.iter().map(|p| &p[..]).collect();
                 let res = r
                     .process_partial(Some(&chunk), None)
                     .map_err(|e| e.to_string())?;
-                for (o, v) in self.out.iter_mut().zip(res) {
-                    o.extend_from_slice(&v);
-                }
                 for p in self.pending.iter_mut() {
                     p.clear();
                 }
+                res
             } else {
                 return Ok(());
-            }
+            };
+            self.emit(&res);
         }
     }
 
@@ -328,23 +380,18 @@ impl Sink {
             let res = r
                 .process_partial::<&[f32]>(None, None)
                 .map_err(|e| e.to_string())?;
-            for (o, v) in self.out.iter_mut().zip(res) {
-                o.extend_from_slice(&v);
-            }
+            self.emit(&res);
         }
-        let delay = self.delay;
         let want = (self.frames_in as f64 * SAMPLE_RATE as f64 / self.rate as f64).round() as usize;
-        let mut lanes = self.out.into_iter().map(|mut v| {
-            let d = delay.min(v.len());
-            v.drain(..d);
-            v.truncate(want);
-            v
-        });
-        let samples = lanes.next().unwrap_or_default();
-        let channels: Vec<Vec<f32>> = lanes.collect();
+        self.mono.truncate(want);
+        self.mono.shrink_to_fit();
+        for c in self.chans.iter_mut() {
+            c.truncate(want);
+            c.shrink_to_fit();
+        }
         Ok(Pcm {
-            samples,
-            channels,
+            samples: self.mono,
+            channels: self.chans,
             ..Default::default()
         })
     }
@@ -411,7 +458,10 @@ fn decode_ffmpeg(ffmpeg: &Path, path: &Path, opts: DecodeOptions, why: &str) -> 
             .zip(&right)
             .map(|(a, b)| 0.5 * (a + b))
             .collect();
-        pcm.channels = vec![left, right];
+        pcm.channels = vec![
+            left.iter().map(|v| to_i16(*v)).collect(),
+            right.iter().map(|v| to_i16(*v)).collect(),
+        ];
     }
     Ok(pcm)
 }
@@ -454,7 +504,7 @@ mod tests {
     fn resampling_keeps_length_and_pitch() {
         for rate in [8_000u32, 22_050, 44_100, 48_000] {
             let src = tone(rate, 2.0, 440.0);
-            let mut sink = Sink::new(rate, 1, false).unwrap();
+            let mut sink = Sink::new(rate, 1, false, None).unwrap();
             for chunk in src.chunks(1000) {
                 sink.push_interleaved(chunk).unwrap();
             }
@@ -472,13 +522,15 @@ mod tests {
     fn stereo_keeps_channels_apart() {
         let l = tone(48_000, 1.0, 300.0);
         let inter: Vec<f32> = l.iter().flat_map(|v| [*v, 0.0]).collect();
-        let mut sink = Sink::new(48_000, 2, true).unwrap();
+        let mut sink = Sink::new(48_000, 2, true, Some(48_000)).unwrap();
         sink.push_interleaved(&inter).unwrap();
         let pcm = sink.finish().unwrap();
         assert_eq!(pcm.channels.len(), 2);
-        let e = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>();
+        assert_eq!(pcm.channels[0].len(), pcm.samples.len());
+        let e = |v: &[i16]| v.iter().map(|x| from_i16(*x).powi(2)).sum::<f32>();
+        let m: f32 = pcm.samples.iter().map(|x| x * x).sum();
         assert!(e(&pcm.channels[0]) > 1000.0 * e(&pcm.channels[1]).max(1e-9));
-        assert!((e(&pcm.samples) / e(&pcm.channels[0]) - 0.25).abs() < 0.02);
+        assert!((m / e(&pcm.channels[0]) - 0.25).abs() < 0.02);
     }
 
     #[test]

@@ -380,7 +380,7 @@ fn one_file(
 fn transcribe_channels(
     engine: &Engine,
     path: &Path,
-    chans: &[Vec<f32>],
+    chans: &[Vec<i16>],
     settings: &crate::transcribe::Settings,
     progress: Progress,
 ) -> Result<crate::transcribe::Recognised> {

@@ -4,7 +4,7 @@
 //! speaks, one channel is much louder than the other when each person has their own channel
 //! (little leakage), while ordinary stereo has both channels at about the same level.
 
-use crate::audio::SAMPLE_RATE;
+use crate::audio::{from_i16, SAMPLE_RATE};
 use serde::{Deserialize, Serialize};
 
 /// What the channels of a recording look like.
@@ -23,7 +23,7 @@ pub struct ChannelLayout {
 const GAP_DB: f64 = 10.0;
 
 /// Looks at per-channel 16 kHz PCM and decides whether each channel holds one speaker.
-pub fn analyse(channels: &[Vec<f32>]) -> ChannelLayout {
+pub fn analyse(channels: &[Vec<i16>]) -> ChannelLayout {
     let none = ChannelLayout {
         separate: false,
         median_gap_db: 0.0,
@@ -37,10 +37,10 @@ pub fn analyse(channels: &[Vec<f32>]) -> ChannelLayout {
     if n == 0 {
         return none;
     }
-    let db = |c: &[f32], i: usize| {
+    let db = |c: &[i16], i: usize| {
         let e: f64 = c[i * frame..(i + 1) * frame]
             .iter()
-            .map(|v| (*v as f64).powi(2))
+            .map(|v| (from_i16(*v) as f64).powi(2))
             .sum::<f64>()
             / frame as f64;
         10.0 * (e + 1e-10).log10()
@@ -95,12 +95,13 @@ pub fn analyse(channels: &[Vec<f32>]) -> ChannelLayout {
 /// Channel `which`, with the 30 ms frames silenced where another channel is at least 15 dB
 /// louder: the other person's voice leaking into this microphone. Overlapping speech (both
 /// loud) stays. One channel at a time, so a long recording is not copied whole twice.
-pub fn gated(channels: &[Vec<f32>], which: usize) -> Vec<f32> {
+pub fn gated(channels: &[Vec<i16>], which: usize) -> Vec<f32> {
     let frame = (SAMPLE_RATE as usize * 30) / 1000;
-    let mut out = channels[which].clone();
+    let mut out: Vec<f32> = channels[which].iter().map(|v| from_i16(*v)).collect();
     let n = channels.iter().map(|c| c.len()).min().unwrap_or(0);
-    let level = |c: &[f32]| {
-        10.0 * ((c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / c.len().max(1) as f64)
+    let level = |c: &[i16]| {
+        10.0 * ((c.iter().map(|v| (from_i16(*v) as f64).powi(2)).sum::<f64>()
+            / c.len().max(1) as f64)
             + 1e-10)
             .log10()
     };
@@ -124,9 +125,13 @@ pub fn gated(channels: &[Vec<f32>], which: usize) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    fn tone(n: usize, f: f32, amp: f32) -> Vec<f32> {
+    fn tone(n: usize, f: f32, amp: f32) -> Vec<i16> {
         (0..n)
-            .map(|i| amp * (i as f32 * f * 2.0 * std::f32::consts::PI / 16_000.0).sin())
+            .map(|i| {
+                crate::audio::to_i16(
+                    amp * (i as f32 * f * 2.0 * std::f32::consts::PI / 16_000.0).sin(),
+                )
+            })
             .collect()
     }
 
@@ -173,7 +178,7 @@ mod tests {
         assert!(!lay.separate, "{lay:?}");
         // One silent channel is not two speakers either.
         let x = tone(16_000 * 4, 220.0, 0.3);
-        let lay = analyse(&[x, vec![0.0; 16_000 * 4]]);
+        let lay = analyse(&[x, vec![0; 16_000 * 4]]);
         assert!(!lay.separate, "{lay:?}");
     }
 }
