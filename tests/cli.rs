@@ -434,3 +434,33 @@ fn killed_batch_keeps_finished_work_and_resumes() {
     );
     assert_eq!(read_transcript(&first).segments, done.segments);
 }
+
+#[test]
+fn model_by_path_takes_any_ggml_file() {
+    // A user's own whisper.cpp model by path (here the cached tiny.en file under another name).
+    let dir = tempfile::tempdir().unwrap();
+    let cached =
+        sowhat::models::resolve_whisper("tiny.en").expect("scripts/test.sh fetches tiny.en");
+    let mine = dir.path().join("my-model.bin");
+    std::fs::copy(&cached.path, &mine).unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "transcribe",
+            eval_audio("jfk.flac").to_str().unwrap(),
+            "--model",
+            mine.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &dir.path().join("c"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = read_transcript(&out.join("transcripts/jfk.json"));
+    assert_eq!(t.provenance.as_ref().unwrap().model, "my-model.bin"); // a name, never an absolute path
+    assert!(
+        sowhat::wer::wer(&reference("jfk.flac"), &t.plain_text()) <= 0.15,
+        "{}",
+        t.plain_text()
+    );
+}
