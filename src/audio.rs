@@ -30,10 +30,7 @@ pub const AUDIO_EXTENSIONS: &[&str] = &[
 
 /// Whether a path looks like a recording, by its extension.
 pub fn is_audio_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
+    crate::fsutil::has_extension(path, AUDIO_EXTENSIONS)
 }
 
 /// Decoded audio at 16 kHz.

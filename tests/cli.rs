@@ -140,17 +140,7 @@ fn rerun_uses_the_cache_and_a_damaged_entry_is_redone() {
 #[test]
 fn outputs_have_times_and_the_json_is_the_transcript_type() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let input = eval_audio("jfk.flac");
-    let o = sowhat(
-        &[
-            "transcribe",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &dir.path().join("c"),
-    );
+    let (o, out) = transcribe_one(&eval_audio("jfk.flac"), dir.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let t = read_transcript(&out.join("transcripts/jfk.json"));
     assert_eq!(t.schema, "sowhat.transcript/1");
@@ -306,17 +296,7 @@ fn models_fetch_verifies_skips_and_repairs() {
 #[test]
 fn stereo_with_one_speaker_per_channel_keeps_both_overlapping_sentences() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let input = eval_audio("stereo-two-channels.wav");
-    let o = sowhat(
-        &[
-            "transcribe",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &dir.path().join("c"),
-    );
+    let (o, out) = transcribe_one(&eval_audio("stereo-two-channels.wav"), dir.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("one speaker per channel"),

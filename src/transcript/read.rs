@@ -30,10 +30,7 @@ pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "vtt", "srt", "json"];
 
 /// Whether a path looks like a transcript, by its extension.
 pub fn is_transcript_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| TRANSCRIPT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
+    crate::fsutil::has_extension(path, TRANSCRIPT_EXTENSIONS)
 }
 
 /// A problem at a line of a transcript.

@@ -76,3 +76,17 @@ pub fn sowhat(args: &[&str], cache: &Path) -> Output {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `sowhat transcribe INPUT -o DIR/out EXTRA…` with the cache in `DIR/c`; returns the output
+/// and the output folder.
+pub fn transcribe_one(input: &Path, dir: &Path, extra: &[&str]) -> (Output, std::path::PathBuf) {
+    let out = dir.join("out");
+    let mut args = vec![
+        "transcribe",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (sowhat(&args, &dir.join("c")), out)
+}
