@@ -37,7 +37,7 @@ fn text(r: &Recognised) -> String {
 
 #[test]
 fn english_word_error_rate_48k_mono_and_44k_stereo() {
-    // en-complaint.wav: 48 kHz mono, 14.7 s. Measured WER 0.0 with base (bound 0.10).
+    // en-complaint.wav: 48 kHz mono, 14.7 s. Measured WER 0.02 with base (bound 0.10).
     let r = run(base(), &eval_audio("en-complaint.wav"), None);
     let w = wer::wer(&reference("en-complaint.wav"), &text(&r));
     assert!(w <= 0.10, "en-complaint WER {w:.3}: {}", text(&r));
@@ -166,7 +166,7 @@ fn phone_call_turns_start_where_the_reference_says() {
 
 #[test]
 fn english_only_model_transcribes_the_example_interview() {
-    // tiny.en on the synthesised example (espeak-ng voices). Measured WER 0.12 (bound 0.25).
+    // tiny.en on the synthesised example (espeak-ng voices). Measured WER 0.0 (bound 0.25).
     let script = std::fs::read_to_string(fixture("scripts/p01-anna.txt")).unwrap();
     let reference: String = script
         .lines()
