@@ -332,15 +332,10 @@ impl Sink {
 
     fn drain(&mut self, last: bool) -> std::result::Result<(), String> {
         if self.resampler.is_none() {
+            // 16 kHz already: everything pending goes straight out.
             let lanes = std::mem::take(&mut self.pending);
             self.emit(&lanes);
-            self.pending = lanes
-                .into_iter()
-                .map(|mut v| {
-                    v.clear();
-                    v
-                })
-                .collect();
+            self.pending = vec![Vec::new(); lanes.len()];
             return Ok(());
         }
         loop {
@@ -480,8 +475,7 @@ pub fn write_wav_16k(path: &Path, samples: &[f32]) -> std::io::Result<()> {
     bytes.extend_from_slice(b"data");
     bytes.extend_from_slice(&data_len.to_le_bytes());
     for s in samples {
-        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-        bytes.extend_from_slice(&v.to_le_bytes());
+        bytes.extend_from_slice(&to_i16(*s).to_le_bytes());
     }
     std::fs::write(path, bytes)
 }

@@ -164,7 +164,9 @@ impl TimeMap {
         out
     }
 
-    /// Joins `spans` of `pcm` into one buffer with short silences between, and the map back.
+    /// Joins `spans` of `pcm` into one buffer with short silences between, and the map back
+    /// (for tests: the pipeline renders chunk by chunk with [`TimeMap::render`]).
+    #[cfg(test)]
     pub fn join(pcm: &[f32], spans: &[Span]) -> (Vec<f32>, TimeMap) {
         let map = TimeMap::from_spans(spans);
         (map.render(pcm, 0, map.joined_len()), map)

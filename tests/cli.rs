@@ -186,16 +186,7 @@ fn opus_goes_through_ffmpeg_or_gets_a_clear_error() {
             .status()
             .unwrap();
         assert!(st.success());
-        let out = dir.path().join("out");
-        let o = sowhat(
-            &[
-                "transcribe",
-                opus.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-            &dir.path().join("c"),
-        );
+        let (o, out) = transcribe_one(&opus, dir.path(), &[]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let t = read_transcript(&out.join("transcripts/call.json"));
         let w = sowhat::wer::wer(&reference("jfk.flac"), &t.plain_text());
@@ -423,17 +414,10 @@ fn model_by_path_takes_any_ggml_file() {
         sowhat::models::resolve_whisper("tiny.en").expect("scripts/test.sh fetches tiny.en");
     let mine = dir.path().join("my-model.bin");
     std::fs::copy(&cached.path, &mine).unwrap();
-    let out = dir.path().join("out");
-    let o = sowhat(
-        &[
-            "transcribe",
-            eval_audio("jfk.flac").to_str().unwrap(),
-            "--model",
-            mine.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &dir.path().join("c"),
+    let (o, out) = transcribe_one(
+        &eval_audio("jfk.flac"),
+        dir.path(),
+        &["--model", mine.to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let t = read_transcript(&out.join("transcripts/jfk.json"));
