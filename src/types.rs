@@ -218,17 +218,27 @@ pub struct ThemeStats {
     pub name: String,
     pub kind: ThemeKind,
     pub origin: Origin,
+    /// The codebook's description, or for a discovered theme its distinctive words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     /// Distinct participants with a mention.
     pub participants: Vec<String>,
     /// participants ÷ participants in the study.
     pub prevalence: f64,
     pub mentions: usize,
+    /// Strongest evidence, 0–4 (the highest severity at least one participant reached).
     pub severity: Severity,
     /// prevalence × severity.
     pub priority: f64,
     pub verdict: Verdict,
     /// The rule that kept or dropped it, in plain words.
     pub reason: String,
+    /// Kept on one participant's critical evidence alone (severity ≥ 3): say so in the brief.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_source: bool,
+    /// Participants per attribute value (`participants.csv` columns), e.g. plan → {pro: 3}.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub segments: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
 }
 
 /// How sure the brief is of a story.
@@ -248,6 +258,12 @@ pub struct Quote {
     pub text: String,
     pub start: Option<Seconds>,
     pub end: Option<Seconds>,
+    /// Severity 0–4 of the quoted sentence.
+    #[serde(default)]
+    pub pain: Severity,
+    /// Recogniser confidence of the quoted speech, when it was transcribed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 /// An insight story about one kept theme.
@@ -258,17 +274,75 @@ pub struct Story {
     pub observation: String,
     pub implication: String,
     pub confidence: Confidence,
+    /// Why that confidence, in plain words ("7 of 12 participants, saturated, clear audio").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub confidence_reason: String,
     pub quotes: Vec<Quote>,
+}
+
+/// Facts about the study a brief is about.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Study {
+    /// Title shown on the brief (default: the input folder's name).
+    pub title: String,
+    /// When the brief was made (UTC, RFC 3339).
+    pub generated: String,
+    /// `sowhat <version>`.
+    pub tool: String,
+    /// Codebook name.
+    pub codebook: String,
+    /// Interviews (recordings or transcript files) analysed.
+    pub interviews: usize,
+    /// Languages of the interviews, most frequent first.
+    pub languages: Vec<String>,
+    /// Thresholds the filter used, in plain words ("keep at ≥ 30 % of participants, …").
+    pub rules: String,
+}
+
+/// New themes per interview, in the order the interviews were given (Guest et al.).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Saturation {
+    pub steps: Vec<SaturationStep>,
+    /// Did the last interviews still add themes? In plain words.
+    pub statement: String,
+    /// True when the last interviews (about a third, at least two) added no kept theme.
+    pub saturated: bool,
+}
+
+/// One interview's contribution to the theme count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaturationStep {
+    pub source: String,
+    pub participants: Vec<String>,
+    /// Theme ids first mentioned in this interview.
+    pub new_themes: Vec<String>,
+    /// Themes seen so far, this interview included.
+    pub total: usize,
+}
+
+/// An input that could not be used, for the brief's and the terminal's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub source: String,
+    pub error: String,
 }
 
 /// Everything the report writers need (`insights.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Insights {
     pub schema: String,
+    #[serde(default)]
+    pub study: Study,
     pub participants: Vec<Participant>,
+    /// Every theme with at least one mention, kept ones first, by priority.
     pub themes: Vec<ThemeStats>,
+    /// Kept themes' stories, best first (the brief shows the top 3–7).
     pub stories: Vec<Story>,
     pub mentions: Vec<Mention>,
+    #[serde(default)]
+    pub saturation: Saturation,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
 }
 
 #[cfg(test)]

@@ -142,6 +142,7 @@ pub fn fetch(spec: &ModelSpec, opts: &FetchOptions, log: &dyn Fn(&str)) -> Resul
         Convert::SileroJit => silero::silero_jit_to_ggml(&input, silero_version(spec), &mut w)
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        Convert::Copy => w.write_all(&input).map_err(|e| e.to_string()),
     };
     conv.map_err(|e| {
         Error::model(
