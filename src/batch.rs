@@ -30,6 +30,8 @@ pub struct BatchOptions {
     /// Reuse and store transcripts in the cache.
     pub use_cache: bool,
     pub quiet: bool,
+    /// Voices in a mono recording: `Some(n)` (1 = no diarization), or `None` to estimate.
+    pub speakers: Option<usize>,
 }
 
 /// Sensible defaults for this machine: whisper.cpp scales well to 4 threads per file, so one
@@ -254,7 +256,12 @@ fn one_file(
         Some(cache::key(
             &h,
             &model.identity,
-            &opts.settings.cache_identity(),
+            &format!(
+                "{};speakers={:?};diarizer={}",
+                opts.settings.cache_identity(),
+                opts.speakers,
+                diarizer_identity(opts)
+            ),
         ))
     } else {
         None
@@ -312,12 +319,18 @@ fn one_file(
     });
     // Keep only the audio the chosen path needs: the channels, or the mono mix.
     let layout = channels::analyse(&pcm.channels);
+    let mut diarize_note: Option<String> = None;
     let rec = if layout.separate {
         pcm.samples = Vec::new();
         transcribe_channels(engine, path, &pcm.channels, &opts.settings, progress)
     } else {
         pcm.channels = Vec::new();
-        engine.transcribe(path, &pcm.samples, &opts.settings, progress)
+        engine
+            .transcribe(path, &pcm.samples, &opts.settings, progress)
+            .and_then(|mut rec| {
+                rec.segments = diarize_mono(path, &pcm.samples, &rec, opts, &mut diarize_note)?;
+                Ok(rec)
+            })
     };
     drop(pcm.samples);
     drop(pcm.channels);
@@ -348,6 +361,7 @@ fn one_file(
     t.segments = rec.segments;
 
     let mut warnings = pcm.warnings;
+    warnings.extend(diarize_note);
     if layout.separate {
         warnings.push(format!(
             "stereo with one speaker per channel (median channel gap {} dB): each channel was transcribed on its own",
@@ -466,4 +480,76 @@ mod tests {
         assert_eq!(default_jobs_threads(8), (2, 4));
         assert_eq!(default_jobs_threads(1), (1, 1));
     }
+}
+
+/// The CAM++ model, loaded once per process, when it is in the cache.
+fn speaker_model(
+) -> Option<&'static std::result::Result<crate::speakers::campplus::CamPlus, String>> {
+    static M: std::sync::OnceLock<
+        Option<std::result::Result<crate::speakers::campplus::CamPlus, String>>,
+    > = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let p = models::resolve_named(models::SPEAKER_MODEL).ok()?;
+        Some(crate::speakers::campplus::CamPlus::load(&p).map_err(|e| e.to_string()))
+    })
+    .as_ref()
+}
+
+/// What makes diarization distinct for the cache key: off, or the model's hash.
+fn diarizer_identity(opts: &BatchOptions) -> String {
+    if opts.speakers == Some(1) {
+        return "off".into();
+    }
+    match models::spec(models::SPEAKER_MODEL) {
+        // Bump the suffix when diarization changes, so cached transcripts are redone.
+        Some(s) if s.is_present() => format!("{}-v2", &s.sha256[..12]),
+        _ => "missing".into(),
+    }
+}
+
+/// Tells the voices of a mono recording apart (CAM++ over the VAD's speech) and labels the
+/// segments "Speaker 1", "Speaker 2", … — splitting a segment where the speaker changes.
+fn diarize_mono(
+    path: &Path,
+    samples: &[f32],
+    rec: &crate::transcribe::Recognised,
+    opts: &BatchOptions,
+    note: &mut Option<String>,
+) -> Result<Vec<crate::types::Segment>> {
+    if opts.speakers == Some(1) || rec.segments.is_empty() {
+        return Ok(rec.segments.clone());
+    }
+    let model = match speaker_model() {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            return Err(Error::model(
+                models::SPEAKER_MODEL,
+                e.clone(),
+                "run `sowhat models fetch --force campplus`",
+            ))
+        }
+        None => {
+            *note = Some(
+                "speakers were not told apart: the CAM++ model is not in the cache (run `sowhat models fetch campplus`), so the interviewer may be quoted as a participant".into(),
+            );
+            return Ok(rec.segments.clone());
+        }
+    };
+    let sr = audio::SAMPLE_RATE as f64;
+    let speech: Vec<(f64, f64)> = rec
+        .speech
+        .iter()
+        .map(|s| (s.start as f64 / sr, s.end as f64 / sr))
+        .collect();
+    let turns =
+        crate::speakers::diarize::diarize(samples, &speech, model, opts.speakers).map_err(|e| {
+            Error::Transcribe {
+                path: path.to_path_buf(),
+                cause: format!("speaker diarization failed: {e}"),
+            }
+        })?;
+    Ok(crate::speakers::label_segments(
+        rec.segments.clone(),
+        &turns,
+    ))
 }

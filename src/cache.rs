@@ -58,13 +58,16 @@ pub fn store(key: &str, t: &Transcript) -> Result<()> {
     )
 }
 
-/// Deletes every cached transcript; returns how many there were.
+/// Deletes every cached transcript and sentence embedding; returns how many files there were.
 pub fn clear() -> std::io::Result<usize> {
     let d = dir();
     let mut n = 0;
     if let Ok(entries) = std::fs::read_dir(&d) {
         for e in entries.flatten() {
-            if e.path().extension().and_then(|x| x.to_str()) == Some("json") {
+            if matches!(
+                e.path().extension().and_then(|x| x.to_str()),
+                Some("json" | "bin")
+            ) {
                 std::fs::remove_file(e.path())?;
                 n += 1;
             }

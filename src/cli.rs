@@ -20,11 +20,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The whole pipeline on recordings and/or transcripts (today: transcription; analysis
-    /// and the brief are being built).
-    Run(TranscribeArgs),
+    /// The whole pipeline: recordings and/or transcripts in; brief.md, brief.html,
+    /// insights.json, mentions.csv, project.qdpx and transcripts out.
+    Run(RunArgs),
     /// Transcribe recordings into OUT/transcripts/<id>.{json,txt,srt,vtt}.
     Transcribe(TranscribeArgs),
+    /// Analyse existing transcripts (txt, vtt, srt, sowhat json; Zoom, Teams, Otter, Word
+    /// exports) into the brief.
+    Analyze(AnalyzeArgs),
+    /// Show, write out or check a codebook.
+    Codebook {
+        #[command(subcommand)]
+        command: CodebookCommand,
+    },
+    /// Quality report: tag transcripts and score the tags against a researcher's coded quotes.
+    Eval(EvalArgs),
     /// Manage the model cache ($SOWHAT_MODELS, default ~/.cache/sowhat/models).
     Models {
         #[command(subcommand)]
@@ -73,6 +83,12 @@ pub struct TranscribeArgs {
     #[arg(long, value_name = "N")]
     pub beam_size: Option<usize>,
 
+    /// Voices in each mono recording, told apart with CAM++ speaker embeddings: a number
+    /// (1 = do not diarize), or auto to estimate it. Stereo files with one person per channel
+    /// use the channels instead.
+    #[arg(long, default_value = "2", value_name = "N|auto")]
+    pub speakers: String,
+
     /// Neither read nor write the transcript cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -80,6 +96,115 @@ pub struct TranscribeArgs {
     /// No progress bars; errors and the summary only.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `sowhat run`: transcription flags plus analysis flags.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub transcribe: TranscribeArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisFlags,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AnalyzeArgs {
+    /// Transcript files or folders (txt, vtt, srt, json).
+    #[arg(required = true, value_name = "TRANSCRIPT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output folder.
+    #[arg(short, long, default_value = "sowhat-out", value_name = "OUT")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub analysis: AnalysisFlags,
+
+    /// Errors and the summary only.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Flags of the analysis half (shared by `run` and `analyze`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AnalysisFlags {
+    /// Codebook TOML (default: the built-in customer-experience codebook; see `sowhat codebook show`).
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+
+    /// The speaker label to treat as the interviewer (e.g. "Anna K.").
+    #[arg(long, value_name = "NAME")]
+    pub interviewer: Option<String>,
+
+    /// participants.csv: a `file` column, an optional `id` column and any attribute columns
+    /// (segment, plan, country…). Default: participants.csv in an input folder, if present.
+    #[arg(long, value_name = "FILE")]
+    pub participants: Option<PathBuf>,
+
+    /// Coded quotes to learn from: JSONL (quote, tag), a CSV quote table, or a REFI-QDA .qdpx.
+    #[arg(long, value_name = "FILE")]
+    pub examples: Option<PathBuf>,
+
+    /// Keep themes raised by at least this share of participants (default 0.3).
+    #[arg(long, value_name = "0..1")]
+    pub min_prevalence: Option<f64>,
+
+    /// Stories in the body of the brief (default 7; the rest go to the appendix).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Title of the brief (default: the input folder's name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Find themes by keywords only (no embedding model).
+    #[arg(long)]
+    pub keywords_only: bool,
+
+    /// Do not look for emerging themes outside the codebook.
+    #[arg(long)]
+    pub no_discover: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodebookCommand {
+    /// Print the built-in customer-experience codebook (or FILE's).
+    Show { file: Option<PathBuf> },
+    /// Write the built-in codebook to FILE, to edit for your study.
+    Init { file: PathBuf },
+    /// Check a codebook and list every problem with its line.
+    Check { file: PathBuf },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EvalArgs {
+    /// Transcript files or folders of the coded sessions.
+    #[arg(required = true, value_name = "TRANSCRIPT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The researchers' coded quotes (JSONL: participant, quote, tag, kind).
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+
+    /// The codebook the quotes were coded with.
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+
+    /// Learn from these coded quotes (scored only on sessions they do not come from).
+    #[arg(long, value_name = "FILE")]
+    pub examples: Option<PathBuf>,
+
+    /// Learn from the gold quotes of the other sessions (leave-one-session-out).
+    #[arg(long)]
+    pub cross_validate: bool,
+
+    /// Classifiers to score: keyword, embedding, combined, or all.
+    #[arg(long, default_value = "all")]
+    pub mode: String,
+
+    /// Write the report as JSON to this file too.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,9 +1,16 @@
 //! What each command does, given parsed arguments; returns the process exit code.
 
+use crate::analyze::{self, Prepared};
 use crate::batch::{self, BatchOptions};
-use crate::cli::{CacheCommand, Cli, Command, ModelsCommand, TranscribeArgs};
+use crate::cli::{
+    AnalysisFlags, AnalyzeArgs, CacheCommand, Cli, CodebookCommand, Command, ModelsCommand,
+    RunArgs, TranscribeArgs,
+};
+use crate::error::Error;
 use crate::models::{self, fetch};
 use crate::transcribe::Settings;
+use crate::types::{Failure, Insights, Transcript};
+use std::path::{Path, PathBuf};
 
 /// Exit codes (DESIGN.md): every input succeeded / some failed / usage error.
 pub const EXIT_OK: i32 = 0;
@@ -12,14 +19,18 @@ pub const EXIT_USAGE: i32 = 2;
 
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Transcribe(a) | Command::Run(a) => transcribe(a),
+        Command::Transcribe(a) => transcribe(a),
+        Command::Run(a) => run_all(a),
+        Command::Analyze(a) => analyze_cmd(a),
+        Command::Codebook { command } => codebook_cmd(command),
+        Command::Eval(a) => crate::eval::run(a),
         Command::Models { command } => models_cmd(command),
         Command::Cache { command } => cache_cmd(command),
     }
 }
 
-fn transcribe(a: TranscribeArgs) -> i32 {
-    crate::transcribe::silence_whisper_logs();
+/// Transcription settings from the flags, or a usage error message.
+fn batch_options(a: &TranscribeArgs) -> Result<BatchOptions, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -30,11 +41,23 @@ fn transcribe(a: TranscribeArgs) -> i32 {
         "auto" | "" => None,
         l if whisper_rs::get_lang_id(l).is_some() => Some(l.to_string()),
         l => {
-            eprintln!("error: --language {l}: not a language Whisper knows; use auto or an ISO 639-1 code such as en, lt, pl, ru");
-            return EXIT_USAGE;
+            return Err(format!("--language {l}: not a language Whisper knows; use auto or an ISO 639-1 code such as en, lt, pl, ru"));
         }
     };
-    let opts = BatchOptions {
+    let speakers = match a.speakers.trim() {
+        "auto" => None,
+        n => match n.parse::<usize>() {
+            Ok(k) if (1..=crate::speakers::diarize::MAX_SPEAKERS).contains(&k) => Some(k),
+            _ => {
+                return Err(format!(
+                    "--speakers {n}: give a number from 1 to {} or auto",
+                    crate::speakers::diarize::MAX_SPEAKERS
+                ))
+            }
+        },
+    };
+    Ok(BatchOptions {
+        speakers,
         out: a.out.clone(),
         model: a.model.clone(),
         jobs,
@@ -47,12 +70,34 @@ fn transcribe(a: TranscribeArgs) -> i32 {
         },
         use_cache: !a.no_cache,
         quiet: a.quiet,
-    };
+    })
+}
+
+/// Transcribes recordings; returns the transcripts in input order and the failures.
+fn transcribe_inputs(
+    opts: &BatchOptions,
+    inputs: &[batch::Input],
+) -> Result<(Vec<Transcript>, Vec<(PathBuf, Error)>), Error> {
+    crate::transcribe::silence_whisper_logs();
     // A wrong model is everyone's problem: say so before looking at the inputs.
-    if let Err(e) = models::resolve_whisper(&opts.model) {
-        eprintln!("error: {e}");
-        return EXIT_FAILED;
-    }
+    models::resolve_whisper(&opts.model)?;
+    let report = batch::transcribe_all(inputs, opts)?;
+    let mut done = report.done;
+    done.sort_by(|a, b| a.input.path.cmp(&b.input.path));
+    Ok((
+        done.into_iter().map(|d| d.transcript).collect(),
+        report.failed,
+    ))
+}
+
+fn transcribe(a: TranscribeArgs) -> i32 {
+    let opts = match batch_options(&a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let (inputs, mut failed) = batch::collect_audio(&a.inputs);
     for (_, e) in &failed {
         eprintln!("✗ {e}");
@@ -61,43 +106,411 @@ fn transcribe(a: TranscribeArgs) -> i32 {
         eprintln!("error: no recordings to transcribe");
         return EXIT_FAILED;
     }
-    let report = match batch::transcribe_all(&inputs, &opts) {
+    let (done, more) = match transcribe_inputs(&opts, &inputs) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_FAILED;
         }
     };
-    failed.extend(report.failed);
-    let audio: f64 = report
-        .done
-        .iter()
-        .filter_map(|d| d.transcript.duration)
-        .sum();
+    failed.extend(more);
+    let audio: f64 = done.iter().filter_map(|t| t.duration).sum();
     eprintln!(
         "\n{} of {} recordings transcribed ({} of audio) into {}",
-        report.done.len(),
-        report.done.len() + failed.len(),
+        done.len(),
+        done.len() + failed.len(),
         crate::transcript::clock(audio),
         opts.out.join("transcripts").display()
     );
-    if !failed.is_empty() {
-        eprintln!("{} failed:", failed.len());
-        for (p, e) in &failed {
-            let msg = e.to_string();
-            let shown = p.display().to_string();
-            eprintln!(
-                "  - {}",
-                if msg.contains(&shown) {
-                    msg
-                } else {
-                    format!("{shown}: {msg}")
+    print_failures(&failed);
+    if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn print_failures(failed: &[(PathBuf, Error)]) {
+    if failed.is_empty() {
+        return;
+    }
+    eprintln!("{} input(s) failed:", failed.len());
+    for (p, e) in failed {
+        eprintln!("  - {}", failure_text(p, e));
+    }
+}
+
+fn failure_text(p: &Path, e: &Error) -> String {
+    let msg = e.to_string();
+    let shown = p.display().to_string();
+    if msg.contains(&shown) {
+        msg
+    } else {
+        format!("{shown}: {msg}")
+    }
+}
+
+/// Splits inputs into recordings and transcript files (folders searched recursively; the
+/// output folder and sowhat's own outputs are skipped).
+fn collect_inputs(
+    paths: &[PathBuf],
+    out: &Path,
+) -> (Vec<batch::Input>, Vec<PathBuf>, Vec<(PathBuf, Error)>) {
+    let mut audio_paths = Vec::new();
+    let mut transcripts = Vec::new();
+    let mut failed = Vec::new();
+    let out_abs = std::fs::canonicalize(out).ok();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Err(e) => failed.push((
+                p.clone(),
+                Error::input_fix(p, format!("cannot open: {e}"), "check the path"),
+            )),
+            Ok(m) if m.is_dir() => {
+                let before = audio_paths.len() + transcripts.len();
+                walk_inputs(p, out_abs.as_deref(), &mut audio_paths, &mut transcripts);
+                if audio_paths.len() + transcripts.len() == before {
+                    failed.push((
+                        p.clone(),
+                        Error::input_fix(
+                            p,
+                            "the folder has no recordings or transcripts",
+                            format!(
+                                "sowhat reads recordings ({}) and transcripts (txt, vtt, srt, json)",
+                                crate::audio::AUDIO_EXTENSIONS.join(", ")
+                            ),
+                        ),
+                    ));
                 }
-            );
+            }
+            Ok(_) if crate::transcript::read::is_transcript_path(p) => transcripts.push(p.clone()),
+            Ok(_) => audio_paths.push(p.clone()),
         }
+    }
+    audio_paths.sort();
+    audio_paths.dedup();
+    transcripts.sort();
+    transcripts.dedup();
+    // A transcript beside a recording of the same name is the recording's: use the recording.
+    let stems: std::collections::HashSet<String> = audio_paths
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_lowercase()))
+        .collect();
+    transcripts.retain(|t| {
+        !t.file_stem()
+            .map(|s| stems.contains(&s.to_string_lossy().to_lowercase()))
+            .unwrap_or(false)
+    });
+    (batch::assign_ids(audio_paths), transcripts, failed)
+}
+
+fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: &mut Vec<PathBuf>) {
+    if let (Some(o), Ok(d)) = (out, std::fs::canonicalize(dir)) {
+        if d == o {
+            return;
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name == "insights.json" {
+            continue;
+        }
+        if p.is_dir() {
+            walk_inputs(&p, out, audio, texts);
+        } else if crate::audio::is_audio_path(&p) {
+            audio.push(p);
+        } else if crate::transcript::read::is_transcript_path(&p) {
+            texts.push(p);
+        }
+    }
+}
+
+/// Reads transcript files; failures are returned per file.
+fn read_transcripts(paths: &[PathBuf]) -> (Vec<Transcript>, Vec<(PathBuf, Error)>) {
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for p in paths {
+        match crate::transcript::read::read_file(p) {
+            Ok(mut t) => {
+                let n = seen.entry(t.id.clone()).or_insert(0);
+                *n += 1;
+                if *n > 1 {
+                    t.id = format!("{}-{n}", t.id);
+                }
+                ok.push(t)
+            }
+            Err(e) => failed.push((p.clone(), e)),
+        }
+    }
+    (ok, failed)
+}
+
+fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Options, String> {
+    if let Some(p) = f.min_prevalence {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!(
+                "--min-prevalence {p}: give a share between 0 and 1 (0.3 = 30 %)"
+            ));
+        }
+    }
+    // participants.csv in an input folder is picked up without a flag.
+    let participants = f.participants.clone().or_else(|| {
+        inputs
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|d| d.join("participants.csv"))
+            .find(|p| p.is_file())
+    });
+    let title = f.title.clone().or_else(|| {
+        let first = inputs.first()?;
+        let dir = if first.is_dir() {
+            first.clone()
+        } else {
+            first.parent()?.to_path_buf()
+        };
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        dir.file_name()
+            .map(|n| format!("Interview findings: {}", n.to_string_lossy()))
+    });
+    Ok(analyze::Options {
+        codebook: f.codebook.clone(),
+        interviewer: f.interviewer.clone(),
+        participants,
+        examples: f.examples.clone(),
+        min_prevalence: f.min_prevalence,
+        top: f.top,
+        title,
+        keywords_only: f.keywords_only,
+        no_discover: f.no_discover,
+    })
+}
+
+fn analyze_cmd(a: AnalyzeArgs) -> i32 {
+    let (audio, paths, mut failed) = collect_inputs(&a.inputs, &a.out);
+    for i in &audio {
+        failed.push((
+            i.path.clone(),
+            Error::input_fix(
+                &i.path,
+                "this is a recording, not a transcript",
+                "use `sowhat run` to transcribe and analyse recordings",
+            ),
+        ));
+    }
+    let (transcripts, more) = read_transcripts(&paths);
+    failed.extend(more);
+    finish(transcripts, failed, &a.analysis, &a.inputs, &a.out, a.quiet)
+}
+
+fn run_all(a: RunArgs) -> i32 {
+    let opts = match batch_options(&a.transcribe) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let (audio, paths, mut failed) = collect_inputs(&a.transcribe.inputs, &opts.out);
+    for (_, e) in &failed {
+        eprintln!("✗ {e}");
+    }
+    let mut transcripts = Vec::new();
+    if !audio.is_empty() {
+        match transcribe_inputs(&opts, &audio) {
+            Ok((t, f)) => {
+                transcripts.extend(t);
+                failed.extend(f);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    }
+    let (texts, more) = read_transcripts(&paths);
+    for (_, e) in &more {
+        eprintln!("✗ {e}");
+    }
+    transcripts.extend(texts);
+    failed.extend(more);
+    finish(
+        transcripts,
+        failed,
+        &a.analysis,
+        &a.transcribe.inputs,
+        &opts.out,
+        a.transcribe.quiet,
+    )
+}
+
+/// The analysis and the reports, then the terminal summary.
+fn finish(
+    transcripts: Vec<Transcript>,
+    failed: Vec<(PathBuf, Error)>,
+    flags: &AnalysisFlags,
+    inputs: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+) -> i32 {
+    let opts = match analysis_options(flags, inputs) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if transcripts.is_empty() {
+        print_failures(&failed);
+        eprintln!("error: no interviews to analyse");
         return EXIT_FAILED;
     }
-    EXIT_OK
+    let rows = match &opts.participants {
+        Some(p) => match analyze::read_participants(p) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILED;
+            }
+        },
+        None => Default::default(),
+    };
+    let prepared: Vec<Prepared> = analyze::prepare(transcripts, &rows, opts.interviewer.as_deref());
+    let log = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    for p in &prepared {
+        if let Some(who) = &p.roles.interviewer {
+            if p.roles.confidence < 0.7 {
+                eprintln!(
+                    "note: {}: guessed that {who:?} is the interviewer (confidence {:.2}); pass --interviewer NAME if not",
+                    crate::report::file_name(&p.transcript.source),
+                    p.roles.confidence
+                );
+            }
+        }
+    }
+    let failures: Vec<Failure> = failed
+        .iter()
+        .map(|(p, e)| Failure {
+            source: crate::report::file_name(&p.display().to_string()),
+            error: failure_text(p, e),
+        })
+        .collect();
+    let insights = match analyze::analyze(&prepared, &rows, failures, &opts, &log) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let transcripts: Vec<Transcript> = prepared.into_iter().map(|p| p.transcript).collect();
+    // Transcripts again, now with Interviewer / participant labels.
+    let tdir = out.join("transcripts");
+    for t in &transcripts {
+        if let Err(e) = crate::transcript::write_all(t, &tdir) {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    }
+    if let Err(e) = crate::report::write_all(&insights, &transcripts, out) {
+        eprintln!("error: {e}");
+        return EXIT_FAILED;
+    }
+    summary(&insights, out);
+    print_failures(&failed);
+    if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn summary(i: &Insights, out: &Path) {
+    let kept = i
+        .themes
+        .iter()
+        .filter(|t| t.verdict == crate::types::Verdict::Keep)
+        .count();
+    eprintln!(
+        "\n{} interviews, {} participants, {} mentions: {} themes kept of {}.",
+        i.study.interviews,
+        i.participants.len(),
+        i.mentions.len(),
+        kept,
+        i.themes.len()
+    );
+    for s in i.stories.iter().take(5) {
+        eprintln!("  • {}", s.headline);
+    }
+    eprintln!("{}", i.saturation.statement);
+    eprintln!("Brief: {}", out.join("brief.html").display());
+    eprintln!("       {}", out.join("brief.md").display());
+}
+
+fn codebook_cmd(c: CodebookCommand) -> i32 {
+    match c {
+        CodebookCommand::Show { file: None } => {
+            print!("{}", crate::codebook::DEFAULT_TOML);
+            EXIT_OK
+        }
+        CodebookCommand::Show { file: Some(f) } | CodebookCommand::Check { file: f } => {
+            match analyze::load_codebook(Some(&f)) {
+                Ok(c) => {
+                    println!(
+                        "{}: {:?}, {} themes, fine",
+                        f.display(),
+                        c.name,
+                        c.themes.len()
+                    );
+                    for t in &c.themes {
+                        println!(
+                            "  {:<28} {:<8} {} keywords, {} examples",
+                            t.id,
+                            format!("{:?}", t.kind).to_lowercase(),
+                            t.keywords.len(),
+                            t.examples.len()
+                        );
+                    }
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
+        CodebookCommand::Init { file } => {
+            if file.exists() {
+                eprintln!(
+                    "error: {} exists; choose another name or delete it first",
+                    file.display()
+                );
+                return EXIT_FAILED;
+            }
+            match crate::fsutil::write_atomic(&file, crate::codebook::DEFAULT_TOML.as_bytes()) {
+                Ok(()) => {
+                    eprintln!(
+                        "wrote {}: edit it, then `sowhat codebook check {}`",
+                        file.display(),
+                        file.display()
+                    );
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
+    }
 }
 
 fn models_cmd(c: ModelsCommand) -> i32 {

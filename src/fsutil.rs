@@ -74,6 +74,20 @@ pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
 
 /// A stable, filesystem-safe id from a file name: `Interview 03 (Anna).m4a` → `interview-03-anna`.
 /// Keeps letters and digits of any script, lower-cased; everything else becomes one `-`.
+/// A participant id as the researcher wrote it ("P03", "P03b"), made safe for file names:
+/// letters, digits, `-` and `_` kept (case too), anything else becomes `-`.
+pub fn safe_participant_id(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
 pub fn safe_id(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {

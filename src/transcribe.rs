@@ -76,6 +76,8 @@ pub struct Recognised {
     /// Seconds of speech that were transcribed.
     pub speech_seconds: f64,
     pub segments: Vec<Segment>,
+    /// The speech VAD found (whole file without VAD), in samples: the diarizer's input.
+    pub speech: Vec<Span>,
 }
 
 /// Reports progress as seconds of the original recording done.
@@ -152,7 +154,9 @@ impl Engine {
                 end: pcm.len(),
             }]
         };
-        self.transcribe_spans(source, pcm, &spans, settings, progress)
+        let mut rec = self.transcribe_spans(source, pcm, &spans, settings, progress)?;
+        rec.speech = spans;
+        Ok(rec)
     }
 
     /// Transcribes the given speech spans of `pcm` (joined, then mapped back to `pcm`'s time).

@@ -1,0 +1,470 @@
+//! `sowhat eval`: how well the tagger agrees with a researcher's coding.
+//!
+//! Scoring as `../shared/eval/README.md` defines it, on coded quotes (JSONL lines with
+//! `participant`, `quote`, `tag`, `kind`):
+//! - **pain**: a quote is pain when any of its codes has kind `pain`; precision, recall and F1
+//!   of sowhat's pain flag (severity ≥ 1) on the participant sentences that make up each quote;
+//! - **themes**: accuracy = the quote's top theme (highest-scored mention among its sentences)
+//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes.
+//!
+//! Rows: keyword only, embedding only, combined, and — with `--examples` or
+//! `--cross-validate` — learned from coded quotes of *other* sessions only.
+
+use crate::analyze::{self, load_codebook, load_embedder};
+use crate::cli::EvalArgs;
+use crate::codebook::Codebook;
+use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::tag::keyword::{fold, tokenize};
+use crate::tag::learn::{self, theme_of, Example};
+use crate::tag::{e5, Mode, Tagger};
+use crate::types::{Mention, Utterance};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One coded quote of the gold standard, with all its codes.
+#[derive(Debug, Clone)]
+pub struct GoldQuote {
+    pub participant: String,
+    pub text: String,
+    /// Codebook theme indices.
+    pub themes: BTreeSet<usize>,
+    pub pain: bool,
+}
+
+/// Scores of one configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scores {
+    pub name: String,
+    pub pain_precision: f64,
+    pub pain_recall: f64,
+    pub pain_f1: f64,
+    pub theme_accuracy: f64,
+    pub theme_coverage: f64,
+    pub theme_macro_f1: f64,
+    pub quotes: usize,
+    pub sentences: usize,
+    pub seconds: f64,
+}
+
+pub fn run(a: EvalArgs) -> i32 {
+    match evaluate(&a) {
+        Ok(rows) => {
+            println!("| configuration | pain P | pain R | pain F1 | theme acc. | coverage | macro-F1 | time |");
+            println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+            for r in &rows {
+                println!(
+                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} s |",
+                    r.name,
+                    r.pain_precision,
+                    r.pain_recall,
+                    r.pain_f1,
+                    r.theme_accuracy,
+                    r.theme_coverage,
+                    r.theme_macro_f1,
+                    r.seconds
+                );
+            }
+            if let Some(q) = rows.first() {
+                println!(
+                    "\n{} coded quotes, {} participant sentences in them.",
+                    q.quotes, q.sentences
+                );
+            }
+            if let Some(p) = &a.json {
+                let json = serde_json::to_string_pretty(&rows).unwrap();
+                if let Err(e) = crate::fsutil::write_atomic(p, json.as_bytes()) {
+                    eprintln!("error: {e}");
+                    return EXIT_FAILED;
+                }
+            }
+            EXIT_OK
+        }
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
+        }
+    }
+}
+
+fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
+    let codebook =
+        load_codebook(a.codebook.as_deref()).map_err(|e| (EXIT_FAILED, e.to_string()))?;
+    let gold_text = std::fs::read_to_string(&a.gold).map_err(|e| {
+        (
+            EXIT_FAILED,
+            format!("{}: cannot read: {e}", a.gold.display()),
+        )
+    })?;
+    let gold = read_gold(&gold_text, &codebook)
+        .map_err(|e| (EXIT_FAILED, format!("{}: {e}", a.gold.display())))?;
+    let mut paths = Vec::new();
+    for p in &a.inputs {
+        if p.is_dir() {
+            let mut v: Vec<_> = std::fs::read_dir(p)
+                .map_err(|e| (EXIT_FAILED, format!("{}: {e}", p.display())))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| crate::transcript::read::is_transcript_path(p))
+                .collect();
+            v.sort();
+            paths.extend(v);
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    let mut transcripts = Vec::new();
+    for p in &paths {
+        transcripts
+            .push(crate::transcript::read::read_file(p).map_err(|e| (EXIT_FAILED, e.to_string()))?);
+    }
+    let prepared = analyze::prepare(transcripts, &BTreeMap::new(), None);
+    let utterances: Vec<Utterance> = prepared
+        .iter()
+        .flat_map(|p| crate::sentences::utterances(&p.transcript))
+        .collect();
+    let index = match_quotes(&gold, &utterances);
+
+    let modes: Vec<&str> = match a.mode.as_str() {
+        "all" => vec!["keyword", "embedding", "combined"],
+        "keyword" | "embedding" | "combined" => vec![a.mode.as_str()],
+        other => {
+            return Err((
+                EXIT_USAGE,
+                format!("--mode {other}: use keyword, embedding, combined or all"),
+            ))
+        }
+    };
+    let need_embedder =
+        modes.iter().any(|m| *m != "keyword") || a.examples.is_some() || a.cross_validate;
+    let embedder = if need_embedder {
+        Some(load_embedder().map_err(|e| (EXIT_FAILED, e.to_string()))?)
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    for m in modes {
+        let mode = match m {
+            "keyword" => Mode::KeywordOnly,
+            "embedding" => Mode::EmbeddingOnly,
+            _ => Mode::Combined,
+        };
+        let started = std::time::Instant::now();
+        let tagger =
+            Tagger::new(&codebook, embedder.as_ref(), &[], mode).map_err(|e| (EXIT_FAILED, e))?;
+        let tagged = tagger.tag(&utterances).map_err(|e| (EXIT_FAILED, e))?;
+        let name = match m {
+            "keyword" => "keywords only",
+            "embedding" => "embedding only",
+            _ => "keywords + embedding (codebook)",
+        };
+        rows.push(score(
+            name,
+            &gold,
+            &index,
+            &utterances,
+            &tagged.mentions,
+            &tagger,
+            &codebook,
+            started.elapsed().as_secs_f64(),
+        ));
+    }
+    if let Some(e) = embedder.as_ref() {
+        if let Some(p) = &a.examples {
+            let examples = learn::read_examples(p)
+                .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
+            let started = std::time::Instant::now();
+            let row = learned_row(
+                "learned from --examples (other sessions only)",
+                &codebook,
+                e,
+                &examples,
+                &gold,
+                &index,
+                &utterances,
+                started,
+            )?;
+            rows.push(row);
+        }
+        if a.cross_validate {
+            let examples: Vec<Example> = gold_examples(&gold_text);
+            let started = std::time::Instant::now();
+            rows.push(learned_row(
+                "learned from coded quotes (leave one session out)",
+                &codebook,
+                e,
+                &examples,
+                &gold,
+                &index,
+                &utterances,
+                started,
+            )?);
+        }
+    }
+    Ok(rows)
+}
+
+/// Tags each session with a tagger that learned only from the other sessions' examples.
+#[allow(clippy::too_many_arguments)]
+fn learned_row(
+    name: &str,
+    codebook: &Codebook,
+    e: &e5::Embedder,
+    examples: &[Example],
+    gold: &[GoldQuote],
+    index: &[Vec<usize>],
+    utterances: &[Utterance],
+    started: std::time::Instant,
+) -> Result<Scores, (i32, String)> {
+    let sessions: BTreeSet<&str> = utterances.iter().map(|u| u.participant.as_str()).collect();
+    let mut mentions = Vec::new();
+    let mut last_tagger = None;
+    for s in sessions {
+        let train: Vec<Example> = examples
+            .iter()
+            .filter(|x| x.participant.as_deref() != Some(s))
+            .cloned()
+            .collect();
+        let tagger =
+            Tagger::new(codebook, Some(e), &train, Mode::Combined).map_err(|e| (EXIT_FAILED, e))?;
+        let mine: Vec<Utterance> = utterances
+            .iter()
+            .filter(|u| u.participant == s)
+            .cloned()
+            .collect();
+        mentions.extend(tagger.tag(&mine).map_err(|e| (EXIT_FAILED, e))?.mentions);
+        last_tagger = Some(tagger);
+    }
+    let tagger = last_tagger.ok_or((EXIT_FAILED, "no sessions".to_string()))?;
+    Ok(score(
+        name,
+        gold,
+        index,
+        utterances,
+        &mentions,
+        &tagger,
+        codebook,
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+fn gold_examples(text: &str) -> Vec<Example> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            Some(Example {
+                text: v.get("quote")?.as_str()?.to_string(),
+                code: v.get("tag")?.as_str()?.to_string(),
+                participant: v
+                    .get("participant")
+                    .and_then(|p| p.as_str())
+                    .map(String::from),
+            })
+        })
+        .collect()
+}
+
+/// Reads gold quotes, merging lines of the same quote (one line per code).
+pub fn read_gold(text: &str, codebook: &Codebook) -> Result<Vec<GoldQuote>, String> {
+    let mut out: Vec<GoldQuote> = Vec::new();
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
+        let (Some(p), Some(q), Some(tag)) = (field("participant"), field("quote"), field("tag"))
+        else {
+            return Err(format!("line {}: needs participant, quote and tag", i + 1));
+        };
+        let theme = theme_of(codebook, &tag)
+            .ok_or_else(|| format!("line {}: code {tag:?} is not in the codebook", i + 1))?;
+        let pain = field("kind").as_deref() == Some("pain");
+        let key = (p.clone(), q.clone());
+        match at.get(&key) {
+            Some(&k) => {
+                out[k].themes.insert(theme);
+                out[k].pain |= pain;
+            }
+            None => {
+                at.insert(key, out.len());
+                out.push(GoldQuote {
+                    participant: p,
+                    text: q,
+                    themes: BTreeSet::from([theme]),
+                    pain,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn word_set(s: &str) -> BTreeSet<String> {
+    tokenize(s).into_iter().map(|t| t.word).collect()
+}
+
+/// For each gold quote, the utterances (same participant) that make it up: each sentence of the
+/// quote is matched to the participant's sentence with the largest word overlap (≥ 0.5).
+pub fn match_quotes(gold: &[GoldQuote], us: &[Utterance]) -> Vec<Vec<usize>> {
+    let sets: Vec<BTreeSet<String>> = us.iter().map(|u| word_set(&u.text)).collect();
+    let mut by_person: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, u) in us.iter().enumerate() {
+        by_person.entry(u.participant.as_str()).or_default().push(i);
+    }
+    gold.iter()
+        .map(|g| {
+            let mut hits: Vec<usize> = Vec::new();
+            let cands = by_person
+                .get(g.participant.as_str())
+                .cloned()
+                .unwrap_or_default();
+            for r in crate::sentences::split(&g.text) {
+                let qs = word_set(&g.text[r]);
+                if qs.is_empty() {
+                    continue;
+                }
+                let best = cands
+                    .iter()
+                    .map(|&i| {
+                        let inter = qs.intersection(&sets[i]).count() as f64;
+                        let union = qs.union(&sets[i]).count() as f64;
+                        (i, inter / union.max(1.0))
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+                if let Some((i, j)) = best {
+                    if j >= 0.5 && !hits.contains(&i) {
+                        hits.push(i);
+                    }
+                }
+            }
+            hits
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score(
+    name: &str,
+    gold: &[GoldQuote],
+    index: &[Vec<usize>],
+    us: &[Utterance],
+    mentions: &[Mention],
+    tagger: &Tagger,
+    codebook: &Codebook,
+    seconds: f64,
+) -> Scores {
+    // Mentions by utterance (source + text + start identifies it).
+    let key = |source: &str, text: &str, start: Option<f64>| {
+        format!("{source}\u{1}{}\u{1}{:?}", fold(text), start)
+    };
+    let mut by_utt: HashMap<String, Vec<&Mention>> = HashMap::new();
+    for m in mentions {
+        by_utt
+            .entry(key(&m.source, &m.text, m.start))
+            .or_default()
+            .push(m);
+    }
+    let theme_index: HashMap<&str, usize> = codebook
+        .themes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    let mut sentences = 0usize;
+    let mut correct = 0usize;
+    let mut covered = 0usize;
+    let mut quotes = 0usize;
+    let k = codebook.themes.len();
+    let (mut ctp, mut cfp, mut cfn) = (vec![0usize; k], vec![0usize; k], vec![0usize; k]);
+    for (g, hits) in gold.iter().zip(index) {
+        if hits.is_empty() {
+            continue;
+        }
+        quotes += 1;
+        let mut best: Option<(&Mention, usize)> = None;
+        for &i in hits {
+            let u = &us[i];
+            sentences += 1;
+            let ms = by_utt
+                .get(&key(&u.source, &u.text, u.start))
+                .cloned()
+                .unwrap_or_default();
+            let cue = tagger.pain.assess(&u.text).severity;
+            let pain = ms.iter().map(|m| m.pain).max().unwrap_or(0).max(cue) >= 1;
+            match (pain, g.pain) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fn_ += 1,
+                _ => {}
+            }
+            for m in ms {
+                if let Some(&t) = theme_index.get(m.theme.as_str()) {
+                    if best.map(|(b, _)| m.score > b.score).unwrap_or(true) {
+                        best = Some((m, t));
+                    }
+                }
+            }
+        }
+        match best {
+            Some((_, t)) => {
+                covered += 1;
+                if g.themes.contains(&t) {
+                    correct += 1;
+                    ctp[t] += 1;
+                } else {
+                    cfp[t] += 1;
+                    for &c in &g.themes {
+                        cfn[c] += 1;
+                    }
+                }
+            }
+            None => {
+                for &c in &g.themes {
+                    cfn[c] += 1;
+                }
+            }
+        }
+    }
+    let f1 = |tp: usize, fp: usize, fn_: usize| {
+        let p = if tp + fp == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        let r = if tp + fn_ == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
+        let f = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
+        (p, r, f)
+    };
+    let (pp, pr, pf) = f1(tp, fp, fn_);
+    let present: Vec<usize> = (0..k)
+        .filter(|&c| gold.iter().any(|g| g.themes.contains(&c)))
+        .collect();
+    let macro_f1 = present
+        .iter()
+        .map(|&c| f1(ctp[c], cfp[c], cfn[c]).2)
+        .sum::<f64>()
+        / present.len().max(1) as f64;
+    Scores {
+        name: name.to_string(),
+        pain_precision: pp,
+        pain_recall: pr,
+        pain_f1: pf,
+        theme_accuracy: correct as f64 / quotes.max(1) as f64,
+        theme_coverage: covered as f64 / quotes.max(1) as f64,
+        theme_macro_f1: macro_f1,
+        quotes,
+        sentences,
+        seconds,
+    }
+}

@@ -1,0 +1,126 @@
+//! Report writers: everything in [`Insights`] → files in the output folder.
+//!
+//! - [`markdown`]: `brief.md`, readable as is and in GitHub or Notion;
+//! - [`html`]: `brief.html`, one self-contained file with inline SVG charts and a player that
+//!   seeks each quote's moment in the recording;
+//! - `insights.json`: the full contract (DESIGN.md);
+//! - [`csv`]: `mentions.csv`, a quote table that opens correctly in Excel;
+//! - [`qdpx`]: `project.qdpx`, a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA and QualCoder.
+//!
+//! Every file is written atomically (temporary file, then rename).
+
+pub mod csv;
+pub mod html;
+pub mod markdown;
+pub mod qdpx;
+
+pub use markdown::BriefOptions;
+
+use crate::error::{Error, Result};
+use crate::types::{Insights, Transcript};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// The file name of a source path, for display (briefs never show absolute paths).
+pub fn file_name(source: &str) -> String {
+    Path::new(source)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| source.to_string())
+}
+
+/// Links from the brief's folder to each recording that exists, for the HTML player.
+pub fn media_links(insights: &Insights, out: &Path) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for p in &insights.participants {
+        let src = Path::new(&p.source);
+        if !crate::audio::is_audio_path(src) || !src.is_file() {
+            continue;
+        }
+        if let Some(rel) = relative_path(src, out) {
+            m.insert(p.source.clone(), rel);
+        }
+    }
+    m
+}
+
+/// `target` relative to the folder `base` (both made absolute), with `/` separators.
+fn relative_path(target: &Path, base: &Path) -> Option<String> {
+    let abs = |p: &Path| -> Option<PathBuf> {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().ok()?.join(p)
+        };
+        // Normalise `.` and `..` without touching the file system.
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::CurDir => {}
+                other => out.push(other.as_os_str()),
+            }
+        }
+        Some(out)
+    };
+    let t = abs(target)?;
+    let b = abs(base)?;
+    let tc: Vec<_> = t.components().collect();
+    let bc: Vec<_> = b.components().collect();
+    let common = tc.iter().zip(&bc).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); bc.len() - common];
+    parts.extend(
+        tc[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    // Plain path: the HTML writer URL-encodes it.
+    Some(parts.join("/"))
+}
+
+/// Writes brief.md, brief.html, insights.json, mentions.csv and project.qdpx into `out`.
+/// Returns the paths written.
+pub fn write_all(
+    insights: &Insights,
+    transcripts: &[Transcript],
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
+    let opts = BriefOptions {
+        top: 7,
+        media: media_links(insights, out),
+    };
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        let p = out.join(name);
+        crate::fsutil::write_atomic(&p, bytes)?;
+        written.push(p);
+        Ok(())
+    };
+    let json = serde_json::to_string_pretty(insights).expect("insights serialise");
+    put("insights.json", json.as_bytes())?;
+    put("brief.md", markdown::render(insights, &opts).as_bytes())?;
+    put("brief.html", html::render(insights, &opts).as_bytes())?;
+    put(
+        "mentions.csv",
+        &csv::write_mentions(&insights.mentions, &insights.themes),
+    )?;
+    let qdpx = qdpx::write(insights, transcripts)
+        .map_err(|e| Error::output(&out.join("project.qdpx"), std::io::Error::other(e)))?;
+    put("project.qdpx", &qdpx)?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_out_of_the_output_folder() {
+        let r = relative_path(Path::new("/a/rec/p 01.m4a"), Path::new("/a/out")).unwrap();
+        assert_eq!(r, "../rec/p 01.m4a");
+        assert_eq!(file_name("/home/x/rec/p01.m4a"), "p01.m4a");
+    }
+}

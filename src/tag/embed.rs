@@ -1,0 +1,183 @@
+//! The embedding classifier: themes by meaning, in any language e5 knows.
+//!
+//! Each theme gets prototypes: its name with its description, and each example sentence. A
+//! sentence's score for a theme is its best cosine similarity to the theme's prototypes. e5
+//! similarities are high between any two sentences (≈ 0.8 for unrelated ones), so a sentence is
+//! assigned by *relative* evidence, never by one absolute threshold:
+//! - the best theme must beat a set of "no theme" prototypes (filler, thinking aloud, task
+//!   reading) by `null_margin`, and
+//! - it must stand out from the other themes: ahead of the runner-up by `margin`, or at least
+//!   `z_min` standard deviations above the mean over all themes.
+//!
+//! Sentences are embedded with the words around them — the interviewer's question and the
+//! previous sentence — because a short answer ("Yes, it took ages.") means little alone.
+
+use super::e5::{cosine, Embedder};
+use crate::codebook::Codebook;
+
+/// Prototypes of "no theme": what participants say while thinking aloud.
+const NULL_PROTOTYPES: &[&str] = &[
+    "Okay.",
+    "Yes, yeah.",
+    "Let me see.",
+    "Hmm, let me think about it.",
+    "Let me read the task again.",
+    "I am going to click here now.",
+    "Right, okay, so.",
+    "Sorry, can you repeat the question?",
+    "Gerai, taip.",
+    "Dobrze, tak.",
+    "Хорошо, да.",
+];
+
+/// Decision thresholds (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub null_margin: f32,
+    pub margin: f32,
+    pub z_min: f32,
+    /// Weight of the context (question, previous sentence) in a sentence's vector.
+    pub context: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            null_margin: 0.0,
+            margin: 0.01,
+            z_min: 1.5,
+            context: 0.35,
+        }
+    }
+}
+
+/// Theme prototypes, embedded once.
+pub struct Classifier {
+    /// Per theme: its prototype vectors.
+    prototypes: Vec<Vec<Vec<f32>>>,
+    null: Vec<Vec<f32>>,
+    pub thresholds: Thresholds,
+}
+
+/// The classifier's verdict on one sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// Score per theme (codebook order).
+    pub themes: Vec<f32>,
+    /// Best "no theme" similarity.
+    pub null: f32,
+    /// The assigned theme, if the evidence is clear.
+    pub best: Option<usize>,
+}
+
+impl Classifier {
+    pub fn new(codebook: &Codebook, embedder: &Embedder) -> Result<Classifier, String> {
+        let mut texts: Vec<String> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for (i, t) in codebook.themes.iter().enumerate() {
+            let head = if t.description.is_empty() {
+                t.name.clone()
+            } else {
+                format!("{}: {}", t.name, t.description)
+            };
+            texts.push(head);
+            owner.push(i);
+            for e in &t.examples {
+                texts.push(e.clone());
+                owner.push(i);
+            }
+        }
+        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let vecs = embedder.embed(&refs)?;
+        let mut prototypes = vec![Vec::new(); codebook.themes.len()];
+        for (v, o) in vecs.into_iter().zip(owner) {
+            prototypes[o].push(v);
+        }
+        let null = embedder.embed(NULL_PROTOTYPES)?;
+        Ok(Classifier {
+            prototypes,
+            null,
+            thresholds: Thresholds::default(),
+        })
+    }
+
+    /// Scores one (contextualised, normalised) sentence vector.
+    pub fn score(&self, v: &[f32]) -> Scores {
+        let themes: Vec<f32> = self
+            .prototypes
+            .iter()
+            .map(|ps| ps.iter().map(|p| cosine(v, p)).fold(f32::MIN, f32::max))
+            .collect();
+        let null = self
+            .null
+            .iter()
+            .map(|p| cosine(v, p))
+            .fold(f32::MIN, f32::max);
+        let best = decide(&themes, null, &self.thresholds);
+        Scores { themes, null, best }
+    }
+}
+
+/// The relative decision rule.
+pub fn decide(scores: &[f32], null: f32, th: &Thresholds) -> Option<usize> {
+    if scores.is_empty() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let top = order[0];
+    let s1 = scores[top];
+    let s2 = order.get(1).map(|&i| scores[i]).unwrap_or(f32::MIN);
+    let n = scores.len() as f32;
+    let mean = scores.iter().sum::<f32>() / n;
+    let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n).sqrt();
+    let z = if sd > 0.0 { (s1 - mean) / sd } else { 0.0 };
+    if s1 < null + th.null_margin {
+        return None;
+    }
+    if s1 - s2 >= th.margin || z >= th.z_min {
+        Some(top)
+    } else {
+        None
+    }
+}
+
+/// A sentence vector with its context folded in: normalise(v + w·(question + previous)/2).
+pub fn with_context(v: &[f32], context: &[&[f32]], w: f32) -> Vec<f32> {
+    let mut out = v.to_vec();
+    if !context.is_empty() && w > 0.0 {
+        let k = w / context.len() as f32;
+        for c in context {
+            for (o, x) in out.iter_mut().zip(c.iter()) {
+                *o += k * x;
+            }
+        }
+    }
+    let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    out.iter_mut().for_each(|x| *x /= norm);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_is_relative_not_absolute() {
+        let th = Thresholds::default();
+        // A clear winner, well above the null prototypes.
+        assert_eq!(decide(&[0.80, 0.86, 0.79, 0.80], 0.82, &th), Some(1));
+        // All themes alike: nothing stands out.
+        assert_eq!(decide(&[0.850, 0.852, 0.851, 0.849], 0.80, &th), None);
+        // Best theme no better than filler.
+        assert_eq!(decide(&[0.80, 0.86, 0.79], 0.90, &th), None);
+    }
+
+    #[test]
+    fn context_is_mixed_in_and_normalised() {
+        let v = with_context(&[1.0, 0.0], &[&[0.0, 1.0]], 1.0);
+        assert!((v[0] - v[1]).abs() < 1e-6);
+        assert!((v[0] * v[0] + v[1] * v[1] - 1.0).abs() < 1e-5);
+        assert_eq!(with_context(&[3.0, 4.0], &[], 1.0), vec![0.6, 0.8]);
+    }
+}

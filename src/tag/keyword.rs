@@ -1,0 +1,327 @@
+//! Keyword matching: the codebook's keywords and the pain cues, in any language.
+//!
+//! Text and patterns are folded the same way (lower case, diacritics removed, `ł`→`l`,
+//! `ё`→`е`, typographic apostrophes straightened) and cut into words, so `Pristatymas`,
+//! `pristatymą` and `PRISTATYMAS` all match the pattern `pristat*`. A pattern is one or more
+//! words; a word ending in `*` matches any word it begins (a stem); a phrase matches
+//! consecutive words. Words are tracked with their clause (punctuation and "but"-like words
+//! start a new clause), so negation can be scoped: "not slow at all" negates "slow", while
+//! "No, it was slow" does not.
+
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+
+/// Lower case, no diacritics, straight apostrophes.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        for l in c.to_lowercase() {
+            out.push(match l {
+                'ł' => 'l',
+                'ё' => 'е',
+                'đ' => 'd',
+                'ø' => 'o',
+                'ß' => 's',
+                '’' | '‘' | 'ʼ' | '`' | '´' => '\'',
+                other => other,
+            });
+        }
+    }
+    out
+}
+
+/// One word of a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    /// Folded word.
+    pub word: String,
+    /// Byte range in the original text.
+    pub range: std::ops::Range<usize>,
+    /// Clause number within the text.
+    pub clause: usize,
+}
+
+/// Words that open a new clause (negation does not reach across them).
+const CLAUSE_WORDS: &[&str] = &[
+    "but",
+    "although",
+    "though",
+    "however",
+    "yet",
+    "bet",
+    "taciau",
+    "nors",
+    "ale",
+    "lecz",
+    "jednak",
+    "chociaz",
+    "но",
+    "однако",
+    "хотя",
+    "зато",
+    "а",
+];
+
+/// Cuts text into folded words with their byte ranges and clauses.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut clause = 0usize;
+    let mut cur: Option<usize> = None;
+    let flush = |start: usize, end: usize, clause: &mut usize, out: &mut Vec<Token>| {
+        let word = fold(&text[start..end]);
+        let word = word.trim_matches('\'').to_string();
+        if word.is_empty() {
+            return;
+        }
+        if CLAUSE_WORDS.contains(&word.as_str()) {
+            *clause += 1;
+        }
+        out.push(Token {
+            word,
+            range: start..end,
+            clause: *clause,
+        });
+    };
+    for (i, c) in text.char_indices() {
+        let in_word = c.is_alphanumeric()
+            || unicode_normalization::char::is_combining_mark(c)
+            || ((c == '\'' || c == '’') && cur.is_some());
+        match (in_word, cur) {
+            (true, None) => cur = Some(i),
+            (false, Some(s)) => {
+                flush(s, i, &mut clause, &mut out);
+                cur = None;
+            }
+            _ => {}
+        }
+        if !in_word && matches!(c, ',' | ';' | ':' | '.' | '!' | '?' | '—' | '–' | '(' | ')') {
+            clause += 1;
+        }
+    }
+    if let Some(s) = cur {
+        flush(s, text.len(), &mut clause, &mut out);
+    }
+    out
+}
+
+/// A compiled keyword pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    /// As written in the codebook (shown to users as the cue that fired).
+    pub source: String,
+    words: Vec<(String, bool)>,
+}
+
+impl Pattern {
+    pub fn new(p: &str) -> Pattern {
+        let words = tokenize_pattern(p);
+        Pattern {
+            source: p.trim().to_string(),
+            words,
+        }
+    }
+
+    fn word_matches(&self, k: usize, w: &str) -> bool {
+        let (pw, prefix) = &self.words[k];
+        if *prefix {
+            w.starts_with(pw.as_str())
+        } else {
+            w == pw
+        }
+    }
+
+    /// Token index ranges where the pattern matches.
+    pub fn find(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
+        let n = self.words.len();
+        if n == 0 || tokens.len() < n {
+            return Vec::new();
+        }
+        (0..=tokens.len() - n)
+            .filter(|&i| (0..n).all(|k| self.word_matches(k, &tokens[i + k].word)))
+            .map(|i| i..i + n)
+            .collect()
+    }
+}
+
+fn tokenize_pattern(p: &str) -> Vec<(String, bool)> {
+    // Keep the `*` markers: tokenize each space-separated piece on its own.
+    let mut words = Vec::new();
+    for piece in p.split_whitespace() {
+        let prefix = piece.ends_with('*');
+        let piece = piece.trim_end_matches('*');
+        let toks = tokenize(piece);
+        let last = toks.len().saturating_sub(1);
+        for (i, t) in toks.into_iter().enumerate() {
+            words.push((t.word, prefix && i == last));
+        }
+    }
+    words
+}
+
+/// Many patterns, each with an owner (a theme or a cue), found in one pass over the words.
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    patterns: Vec<(Pattern, usize)>,
+    /// First folded word (or its first 3 letters for stems) → patterns to try.
+    index: HashMap<String, Vec<usize>>,
+    /// Patterns whose first word is a stem shorter than 3 letters are tried everywhere.
+    always: Vec<usize>,
+}
+
+/// Where a pattern matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub owner: usize,
+    pub pattern: usize,
+    /// Token index range.
+    pub tokens: std::ops::Range<usize>,
+}
+
+impl Matcher {
+    pub fn add(&mut self, pattern: &str, owner: usize) {
+        let p = Pattern::new(pattern);
+        let id = self.patterns.len();
+        match p.words.first() {
+            Some((w, false)) => self.index.entry(w.clone()).or_default().push(id),
+            Some((w, true)) if w.chars().count() >= 3 => self
+                .index
+                .entry(format!("{}*", w.chars().take(3).collect::<String>()))
+                .or_default()
+                .push(id),
+            Some(_) => self.always.push(id),
+            None => return,
+        }
+        self.patterns.push((p, owner));
+    }
+
+    pub fn pattern(&self, i: usize) -> &Pattern {
+        &self.patterns[i].0
+    }
+
+    /// Every match in the tokens, in token order.
+    pub fn find(&self, tokens: &[Token]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            let stem_key = format!("{}*", t.word.chars().take(3).collect::<String>());
+            let cands = self
+                .index
+                .get(&t.word)
+                .into_iter()
+                .flatten()
+                .chain(self.index.get(&stem_key).into_iter().flatten())
+                .chain(self.always.iter());
+            for &pi in cands {
+                let (p, owner) = &self.patterns[pi];
+                let n = p.words.len();
+                if i + n <= tokens.len() && (0..n).all(|k| p.word_matches(k, &tokens[i + k].word)) {
+                    hits.push(Hit {
+                        owner: *owner,
+                        pattern: pi,
+                        tokens: i..i + n,
+                    });
+                }
+            }
+        }
+        hits.sort_by_key(|h| (h.tokens.start, h.pattern));
+        hits.dedup();
+        hits
+    }
+}
+
+/// Whether a match is negated: a negation word within `window` words before it, in the same
+/// clause ("not slow at all", "never had to wait", "nie był wolny", "не медленно").
+pub fn negated(
+    tokens: &[Token],
+    hit: &std::ops::Range<usize>,
+    negators: &[String],
+    window: usize,
+) -> bool {
+    let Some(first) = tokens.get(hit.start) else {
+        return false;
+    };
+    let from = hit.start.saturating_sub(window);
+    tokens[from..hit.start]
+        .iter()
+        .filter(|t| t.clause == first.clause)
+        .any(|t| negators.iter().any(|n| is_negator(&t.word, n)))
+}
+
+fn is_negator(word: &str, n: &str) -> bool {
+    if let Some(suffix) = n.strip_prefix('*') {
+        // "*n't" matches any word ending in n't.
+        word.ends_with(suffix)
+    } else {
+        word == n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokenize(text).into_iter().map(|t| t.word).collect()
+    }
+
+    #[test]
+    fn folding_removes_case_and_diacritics_in_all_four_languages() {
+        assert_eq!(fold("Pristatymą ŽINUTĖ"), "pristatyma zinute");
+        assert_eq!(fold("Dostawa ŁÓDŹ zażółć"), "dostawa lodz zazolc");
+        assert_eq!(fold("Ещё ДОСТАВКА"), "еще доставка");
+        assert_eq!(fold("don’t"), "don't");
+    }
+
+    #[test]
+    fn tokens_keep_apostrophes_and_clauses() {
+        assert_eq!(
+            words("I don't know, really."),
+            ["i", "don't", "know", "really"]
+        );
+        let t = tokenize("Not slow, but late");
+        assert_eq!(t[0].clause, t[1].clause);
+        assert!(t[3].clause > t[1].clause);
+    }
+
+    #[test]
+    fn stems_phrases_and_word_boundaries() {
+        let mut m = Matcher::default();
+        m.add("pristat*", 0);
+        m.add("on hold", 1);
+        m.add("app", 2);
+        m.add("доставк*", 3);
+        let hits =
+            |s: &str| -> Vec<usize> { m.find(&tokenize(s)).iter().map(|h| h.owner).collect() };
+        assert_eq!(hits("Pristatymas vėlavo"), [0]);
+        assert_eq!(hits("I was ON HOLD for an hour"), [1]);
+        assert_eq!(hits("the app crashed; I'm unhappy with applause"), [2]);
+        assert_eq!(hits("Доставку задержали"), [3]);
+        assert!(hits("holding on").is_empty());
+    }
+
+    #[test]
+    fn negation_is_scoped_to_the_clause_and_window() {
+        let neg: Vec<String> = ["not", "never", "no", "*n't", "nie", "не"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let check = |text: &str, pat: &str| {
+            let t = tokenize(text);
+            let p = Pattern::new(pat);
+            let r = p.find(&t)[0].clone();
+            negated(&t, &r, &neg, 3)
+        };
+        assert!(check("It was not slow at all", "slow"));
+        assert!(check("It wasn't slow", "slow"));
+        assert!(check("Dostawa nie była wolna", "woln*"));
+        assert!(check("Совсем не медленно", "медлен*"));
+        assert!(!check("No, it was slow", "slow"));
+        assert!(!check("Not the price, but it was slow", "slow"));
+        assert!(!check(
+            "Not that I mind waiting for a very long slow delivery",
+            "delivery"
+        ));
+    }
+}

@@ -1,0 +1,307 @@
+//! Tagging: participant sentences → mentions of themes, with pain severity.
+//!
+//! Stages, each in its own file:
+//! - [`keyword`]: codebook keywords (any language, stems, phrases, negation scope);
+//! - [`embed`]: the embedding classifier over theme prototypes ([`e5`] runs the model);
+//! - [`learn`]: nearest neighbours over the researcher's own coded quotes (`--examples`);
+//! - [`pain`]: severity 0–4 from multilingual cues;
+//! - [`discover`]: emergent themes from the sentences no theme claimed.
+//!
+//! [`Tagger::tag`] combines them: a theme found by both keywords and meaning is `both`; by
+//! one of them, `keyword` or `embedding`; learned examples, when given, outrank the codebook
+//! prototypes. One sentence can mention several themes (keywords of two themes), but gets at
+//! most one theme by meaning.
+
+pub mod discover;
+pub mod e5;
+pub mod embed;
+pub mod keyword;
+pub mod learn;
+pub mod pain;
+
+use crate::codebook::Codebook;
+use crate::types::{Mention, Method, ThemeKind, Utterance};
+use keyword::{tokenize, Matcher};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Which classifiers to use (the quality report compares them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    KeywordOnly,
+    EmbeddingOnly,
+    Combined,
+}
+
+/// Everything tagging needs, built once per run.
+pub struct Tagger<'a> {
+    pub codebook: &'a Codebook,
+    keywords: Matcher,
+    pub pain: pain::Lexicon,
+    embedder: Option<&'a e5::Embedder>,
+    classifier: Option<embed::Classifier>,
+    learned: Option<learn::Learned>,
+    pub mode: Mode,
+}
+
+/// The result of tagging a study's sentences.
+pub struct Tagged {
+    pub mentions: Vec<Mention>,
+    /// Per utterance: its (contextualised) embedding, when the embedder ran.
+    pub vectors: Vec<Vec<f32>>,
+    /// Utterances that got no theme.
+    pub untagged: Vec<usize>,
+}
+
+impl<'a> Tagger<'a> {
+    pub fn new(
+        codebook: &'a Codebook,
+        embedder: Option<&'a e5::Embedder>,
+        examples: &[learn::Example],
+        mode: Mode,
+    ) -> Result<Tagger<'a>, String> {
+        let mut keywords = Matcher::default();
+        for (i, t) in codebook.themes.iter().enumerate() {
+            for k in &t.keywords {
+                keywords.add(k, i);
+            }
+        }
+        let classifier = match (embedder, mode) {
+            (Some(e), Mode::EmbeddingOnly | Mode::Combined) => {
+                Some(embed::Classifier::new(codebook, e)?)
+            }
+            _ => None,
+        };
+        let learned = match embedder {
+            Some(e) if !examples.is_empty() => Some(learn::Learned::new(codebook, examples, e)?),
+            _ => None,
+        };
+        Ok(Tagger {
+            codebook,
+            keywords,
+            pain: pain::Lexicon::builtin(),
+            embedder,
+            classifier,
+            learned,
+            mode,
+        })
+    }
+
+    /// Tags every utterance. `utterances` must be in transcript order (context = neighbours).
+    pub fn tag(&self, utterances: &[Utterance]) -> Result<Tagged, String> {
+        let vectors = match self.embedder {
+            Some(e) if self.classifier.is_some() || self.learned.is_some() => contextual_vectors(
+                e,
+                utterances,
+                self.classifier
+                    .as_ref()
+                    .map(|c| c.thresholds.context)
+                    .unwrap_or(0.35),
+            )?,
+            _ => Vec::new(),
+        };
+        let mut mentions = Vec::new();
+        let mut untagged = Vec::new();
+        for (i, u) in utterances.iter().enumerate() {
+            let assessment = self.pain.assess(&u.text);
+            // Keyword themes.
+            let mut kw: Vec<(usize, Vec<String>)> = Vec::new();
+            if self.mode != Mode::EmbeddingOnly {
+                let tokens = tokenize(&u.text);
+                for h in self.keywords.find(&tokens) {
+                    let cue = format!("kw: {}", self.keywords.pattern(h.pattern).source);
+                    match kw.iter_mut().find(|(t, _)| *t == h.owner) {
+                        Some((_, cues)) => {
+                            if !cues.contains(&cue) {
+                                cues.push(cue)
+                            }
+                        }
+                        None => kw.push((h.owner, vec![cue])),
+                    }
+                }
+            }
+            // The theme by meaning: learned examples first, then codebook prototypes.
+            let mut by_meaning: Option<(usize, f32, Method)> = None;
+            if let Some(v) = vectors.get(i) {
+                if let Some(l) = &self.learned {
+                    if let Some((t, s)) = l.classify(v) {
+                        by_meaning = Some((t, s, Method::Examples));
+                    }
+                }
+                if by_meaning.is_none() {
+                    if let Some(c) = &self.classifier {
+                        let s = c.score(v);
+                        if let Some(t) = s.best {
+                            by_meaning = Some((t, s.themes[t], Method::Embedding));
+                        }
+                    }
+                }
+            }
+            let mut themes: Vec<(usize, f32, Method, Vec<String>)> = Vec::new();
+            for (t, cues) in kw {
+                let both = by_meaning.map(|(b, _, _)| b == t).unwrap_or(false);
+                let (score, method) = if both {
+                    let (_, s, m) = by_meaning.unwrap();
+                    (
+                        s.max(0.9),
+                        if m == Method::Examples {
+                            Method::Examples
+                        } else {
+                            Method::Both
+                        },
+                    )
+                } else {
+                    (0.75, Method::Keyword)
+                };
+                themes.push((t, score, method, cues));
+            }
+            if let Some((t, s, m)) = by_meaning {
+                if !themes.iter().any(|(x, ..)| *x == t) {
+                    themes.push((t, s, m, Vec::new()));
+                }
+            }
+            if themes.is_empty() {
+                untagged.push(i);
+                continue;
+            }
+            for (t, score, method, kw_cues) in themes {
+                let theme = &self.codebook.themes[t];
+                let mut severity = assessment.severity;
+                let mut cues = kw_cues;
+                cues.extend(assessment.cues.iter().cloned());
+                // A confident match by meaning to a problem theme is itself evidence of friction
+                // the cues may not name ("the filter is hidden behind three menus").
+                if theme.kind == ThemeKind::Pain
+                    && severity == 0
+                    && method != Method::Keyword
+                    && !self.pain.is_positive(&u.text)
+                {
+                    severity = 1;
+                    cues.push("meaning: close to the theme's problem examples".into());
+                }
+                mentions.push(Mention {
+                    participant: u.participant.clone(),
+                    source: u.source.clone(),
+                    text: u.text.clone(),
+                    start: u.start,
+                    end: u.end,
+                    theme: theme.id.clone(),
+                    kind: theme.kind,
+                    score: (score * 100.0).round() / 100.0,
+                    method,
+                    pain: severity,
+                    cues,
+                });
+            }
+        }
+        Ok(Tagged {
+            mentions,
+            vectors,
+            untagged,
+        })
+    }
+}
+
+/// Embeddings of every utterance with its context (the interviewer's question and the previous
+/// sentence of the same participant in the same source).
+fn contextual_vectors(
+    e: &e5::Embedder,
+    us: &[Utterance],
+    weight: f32,
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut texts: Vec<&str> = us.iter().map(|u| u.text.as_str()).collect();
+    let mut qidx: HashMap<&str, usize> = HashMap::new();
+    for u in us {
+        if let Some(q) = &u.question {
+            if !qidx.contains_key(q.as_str()) {
+                qidx.insert(q.as_str(), texts.len());
+                texts.push(q.as_str());
+            }
+        }
+    }
+    let vecs = cached_embed(e, &texts)?;
+    Ok(us
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let mut ctx: Vec<&[f32]> = Vec::new();
+            if let Some(q) = &u.question {
+                ctx.push(&vecs[qidx[q.as_str()]]);
+            }
+            if i > 0 && us[i - 1].source == u.source && us[i - 1].participant == u.participant {
+                ctx.push(&vecs[i - 1]);
+            }
+            embed::with_context(&vecs[i], &ctx, weight)
+        })
+        .collect())
+}
+
+/// Where sentence embeddings are cached: in the transcript cache (`sowhat cache clear` deletes
+/// them too; they are derived from personal data).
+fn embedding_cache_path() -> PathBuf {
+    crate::cache::dir().join("e5-small-embeddings-v1.bin")
+}
+
+/// Embeds texts, reusing vectors cached by text hash so reruns are instant. The cache is one
+/// file of (sha256(text), 384 × f32) records, rewritten atomically when it grows; a damaged
+/// cache is ignored and rebuilt.
+pub fn cached_embed(e: &e5::Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+    let path = embedding_cache_path();
+    let record = 32 + 4 * e5::DIM;
+    let mut bytes = std::fs::read(&path).unwrap_or_default();
+    if bytes.len() % record != 0 {
+        bytes.clear();
+    }
+    let mut known: HashMap<[u8; 32], usize> = HashMap::new();
+    for (i, r) in bytes.chunks_exact(record).enumerate() {
+        known.insert(r[..32].try_into().unwrap(), i);
+    }
+    let key = |t: &str| -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(t.as_bytes()).into()
+    };
+    let keys: Vec<[u8; 32]> = texts.iter().map(|t| key(t)).collect();
+    let mut missing: Vec<usize> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, k) in keys.iter().enumerate() {
+        if !known.contains_key(k) && seen.insert(*k) {
+            missing.push(i);
+        }
+    }
+    let fresh = if missing.is_empty() {
+        Vec::new()
+    } else {
+        let m: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
+        e.embed(&m)?
+    };
+    let mut fresh_by_key: HashMap<[u8; 32], Vec<f32>> = HashMap::new();
+    for (&i, v) in missing.iter().zip(fresh) {
+        fresh_by_key.insert(keys[i], v);
+    }
+    let out: Vec<Vec<f32>> = keys
+        .iter()
+        .map(|k| match known.get(k) {
+            Some(&r) => bytes[r * record + 32..(r + 1) * record]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
+            None => fresh_by_key[k].clone(),
+        })
+        .collect();
+    if !fresh_by_key.is_empty() {
+        let mut keys_sorted: Vec<&[u8; 32]> = fresh_by_key.keys().collect();
+        keys_sorted.sort();
+        for k in keys_sorted {
+            bytes.extend_from_slice(k);
+            for x in &fresh_by_key[k] {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // A cache that cannot be written only costs time on the next run.
+        let _ = crate::fsutil::write_atomic(&path, &bytes);
+    }
+    Ok(out)
+}

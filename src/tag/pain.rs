@@ -1,0 +1,235 @@
+//! Pain and its severity (0–4, DESIGN.md) from multilingual cues, each one explainable.
+//!
+//! The cue lexicon (`pain-cues.toml` beside this file, compiled in) lists families of cues —
+//! would leave, public complaint, blocked task, lost money, lost time, anger, frustration,
+//! effort, slowness, errors, confusion, and "minor" downgraders — each with a severity and
+//! patterns in English, Lithuanian, Polish and Russian (keyword syntax of [`super::keyword`]).
+//! A cue preceded by a negation in the same clause ("not slow at all") does not fire, unless
+//! the pattern itself carries the negation (`fixed`: "doesn't work", "nie działa", "neveikia").
+//! Phrases such as "no problem" silence the cues they overlap.
+//!
+//! The severity of a sentence is its strongest cue; a "minor" cue ("a bit", "slightly") lowers
+//! it by one, but never below 1 and never from 4. Every mention records the cues that fired as `id: pattern`.
+
+use super::keyword::{negated, tokenize, Matcher};
+use crate::types::Severity;
+use serde::Deserialize;
+
+/// The built-in cue lexicon.
+pub const CUES_TOML: &str = include_str!("pain-cues.toml");
+
+/// Words within this many words before a cue negate it.
+const NEGATION_WINDOW: usize = 3;
+
+#[derive(Deserialize)]
+struct RawLexicon {
+    negation: RawNegation,
+    cue: Vec<RawCue>,
+}
+
+#[derive(Deserialize)]
+struct RawNegation {
+    words: Vec<String>,
+    #[serde(default)]
+    positive: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCue {
+    id: String,
+    label: String,
+    severity: Severity,
+    #[serde(default)]
+    patterns: Vec<String>,
+    /// Patterns that already contain a negation: never flipped by one.
+    #[serde(default)]
+    fixed: Vec<String>,
+    /// Downgrades the other cues of the sentence instead of adding pain.
+    #[serde(default)]
+    downgrade: bool,
+}
+
+/// A cue family.
+#[derive(Debug, Clone)]
+pub struct Cue {
+    pub id: String,
+    pub label: String,
+    pub severity: Severity,
+    pub downgrade: bool,
+}
+
+/// The compiled lexicon.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    pub cues: Vec<Cue>,
+    matcher: Matcher,
+    /// Per pattern index of `matcher`: whether it is `fixed`.
+    fixed: Vec<bool>,
+    positive: Matcher,
+    negators: Vec<String>,
+}
+
+/// What the cues say about one sentence.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Assessment {
+    pub severity: Severity,
+    /// `cue-id: pattern` for every cue that fired (after negation).
+    pub cues: Vec<String>,
+    /// The label of the strongest cue ("could not complete a task").
+    pub reason: Option<String>,
+}
+
+impl Lexicon {
+    /// The built-in lexicon.
+    pub fn builtin() -> Lexicon {
+        Lexicon::parse(CUES_TOML).expect("pain-cues.toml is valid (checked by a test)")
+    }
+
+    pub fn parse(text: &str) -> Result<Lexicon, String> {
+        let raw: RawLexicon = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut matcher = Matcher::default();
+        let mut fixed = Vec::new();
+        let mut cues = Vec::new();
+        for (i, c) in raw.cue.into_iter().enumerate() {
+            for p in &c.patterns {
+                crate::codebook::check_pattern(p)
+                    .map_err(|m| format!("cue {}: {p:?} {m}", c.id))?;
+                matcher.add(p, i);
+                fixed.push(false);
+            }
+            for p in &c.fixed {
+                matcher.add(p, i);
+                fixed.push(true);
+            }
+            cues.push(Cue {
+                id: c.id,
+                label: c.label,
+                severity: c.severity.min(4),
+                downgrade: c.downgrade,
+            });
+        }
+        let mut positive = Matcher::default();
+        for p in &raw.negation.positive {
+            positive.add(p, 0);
+        }
+        let negators = raw
+            .negation
+            .words
+            .iter()
+            .map(|w| super::keyword::fold(w))
+            .collect();
+        Ok(Lexicon {
+            cues,
+            matcher,
+            fixed,
+            positive,
+            negators,
+        })
+    }
+
+    /// Whether the text says things are fine ("no problem", "worked well").
+    pub fn is_positive(&self, text: &str) -> bool {
+        !self.positive.find(&tokenize(text)).is_empty()
+    }
+
+    /// The cues that fire in `text` and the resulting severity.
+    pub fn assess(&self, text: &str) -> Assessment {
+        let tokens = tokenize(text);
+        let silenced: Vec<std::ops::Range<usize>> = self
+            .positive
+            .find(&tokens)
+            .into_iter()
+            .map(|h| h.tokens)
+            .collect();
+        let mut best: Option<&Cue> = None;
+        let mut downgrade = false;
+        let mut cues = Vec::new();
+        for h in self.matcher.find(&tokens) {
+            if silenced
+                .iter()
+                .any(|s| s.start < h.tokens.end && h.tokens.start < s.end)
+            {
+                continue;
+            }
+            if !self.fixed[h.pattern]
+                && negated(&tokens, &h.tokens, &self.negators, NEGATION_WINDOW)
+            {
+                continue;
+            }
+            let cue = &self.cues[h.owner];
+            let label = format!("{}: {}", cue.id, self.matcher.pattern(h.pattern).source);
+            if !cues.contains(&label) {
+                cues.push(label);
+            }
+            if cue.downgrade {
+                downgrade = true;
+            } else if best.map(|b| cue.severity > b.severity).unwrap_or(true) {
+                best = Some(cue);
+            }
+        }
+        let mut severity = best.map(|c| c.severity).unwrap_or(0);
+        // "A bit annoying" is friction, not anger; but "a bit" never softens "I'll switch".
+        if downgrade && severity > 1 && severity < 4 {
+            severity -= 1;
+        }
+        Assessment {
+            severity,
+            cues,
+            reason: best.map(|c| c.label.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sev(text: &str) -> Severity {
+        Lexicon::builtin().assess(text).severity
+    }
+
+    #[test]
+    fn builtin_lexicon_parses() {
+        let l = Lexicon::builtin();
+        assert!(l.cues.len() >= 10);
+        assert!(l.cues.iter().any(|c| c.severity == 4));
+    }
+
+    #[test]
+    fn severity_follows_the_scale() {
+        assert_eq!(
+            sev("I will cancel my subscription and switch to another bank."),
+            4
+        );
+        assert!(sev("I couldn't finish the payment, it was impossible.") >= 3);
+        assert!(sev("They charged me twice.") >= 3);
+        assert_eq!(sev("The colours are nice and the staff were friendly."), 0);
+    }
+
+    #[test]
+    fn negation_and_positive_phrases_remove_pain() {
+        assert_eq!(sev("Delivery was not slow at all."), 0);
+        assert_eq!(sev("Honestly, no problem with billing."), 0);
+        assert!(sev("Delivery was slow.") >= 2);
+    }
+
+    #[test]
+    fn fixed_negative_expressions_are_pain_in_every_language() {
+        assert!(sev("The app just doesn't work.") >= 2);
+        assert!(sev("Aplikacja w ogóle nie działa.") >= 2);
+        assert!(sev("Programėlė neveikia jau savaitę.") >= 2);
+        assert!(sev("Приложение не работает.") >= 2);
+    }
+
+    #[test]
+    fn cues_are_recorded_for_explanation() {
+        let a = Lexicon::builtin().assess("I waited three weeks and then I cancelled.");
+        assert_eq!(a.severity, 4);
+        assert!(
+            a.cues.iter().any(|c| c.starts_with("leave")),
+            "{:?}",
+            a.cues
+        );
+        assert!(a.reason.is_some());
+    }
+}

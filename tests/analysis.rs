@@ -1,0 +1,255 @@
+//! The analysis half on real transcripts (../shared/eval/serdif-dev) and on constructed ones:
+//! who is quoted, what the brief contains, and that every output is safe and valid.
+
+mod common;
+
+use common::{sowhat, stderr};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn serdif() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/serdif-dev")
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Folds whitespace, for "verbatim" comparisons across line wrapping.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `sowhat analyze` on the nine serdif-dev sessions with their codebook, once per test binary.
+fn serdif_run() -> &'static (tempfile::TempDir, Value) {
+    static R: std::sync::OnceLock<(tempfile::TempDir, Value)> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let o = sowhat(
+            &[
+                "analyze",
+                serdif().join("transcripts").to_str().unwrap(),
+                "--codebook",
+                serdif().join("codebook.toml").to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "-q",
+            ],
+            &dir.path().join("c"),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v = read_json(&out.join("insights.json"));
+        (dir, v)
+    })
+}
+
+#[test]
+fn interviewer_speech_is_never_a_participant_mention() {
+    let (_, v) = serdif_run();
+    let mut moderator = std::collections::HashSet::new();
+    let mut participant = std::collections::HashSet::new();
+    for e in std::fs::read_dir(serdif().join("transcripts"))
+        .unwrap()
+        .flatten()
+    {
+        for line in std::fs::read_to_string(e.path()).unwrap().lines() {
+            if let Some(t) = line.strip_prefix("Moderator:") {
+                moderator.insert(squash(t));
+            } else if let Some(t) = line.strip_prefix("Participant:") {
+                participant.insert(squash(t));
+            }
+        }
+    }
+    let mentions = v["mentions"].as_array().unwrap();
+    assert!(mentions.len() > 300, "{} mentions", mentions.len());
+    for m in mentions {
+        let text = squash(m["text"].as_str().unwrap());
+        assert!(
+            participant.iter().any(|p| p.contains(&text)),
+            "mention not from a participant line: {text}"
+        );
+        assert!(
+            !moderator.iter().any(|q| q == &text),
+            "the moderator's words were quoted: {text}"
+        );
+    }
+    let ids: Vec<&str> = v["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 9, "{ids:?}");
+}
+
+#[test]
+fn every_theme_has_a_verdict_and_a_reason_and_stories_quote_different_people() {
+    let (_, v) = serdif_run();
+    let themes = v["themes"].as_array().unwrap();
+    assert!(themes.len() >= 8);
+    for t in themes {
+        let reason = t["reason"].as_str().unwrap();
+        let verdict = t["verdict"].as_str().unwrap();
+        assert!(
+            reason.starts_with(if verdict == "keep" { "kept" } else { "dropped" }),
+            "{reason}"
+        );
+        assert!(reason.contains(" of 9 participants"), "{reason}");
+    }
+    let stories = v["stories"].as_array().unwrap();
+    assert!(!stories.is_empty());
+    for s in stories {
+        let q = s["quotes"].as_array().unwrap();
+        assert!(!q.is_empty() && q.len() <= 3);
+        let who: std::collections::HashSet<&str> = q
+            .iter()
+            .map(|q| q["participant"].as_str().unwrap())
+            .collect();
+        assert_eq!(who.len(), q.len(), "quotes from one participant twice: {s}");
+    }
+}
+
+#[test]
+fn outputs_are_all_written_and_valid() {
+    let (dir, v) = serdif_run();
+    let out = dir.path().join("out");
+    for f in [
+        "brief.md",
+        "brief.html",
+        "insights.json",
+        "mentions.csv",
+        "project.qdpx",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(v["schema"], "sowhat.insights/1");
+    // mentions.csv round-trips to the same mentions.
+    let csv = std::fs::read(out.join("mentions.csv")).unwrap();
+    assert!(
+        csv.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "Excel needs the UTF-8 BOM"
+    );
+    let back = sowhat::report::csv::read_mentions(&csv).unwrap();
+    let mentions = v["mentions"].as_array().unwrap();
+    assert_eq!(back.len(), mentions.len());
+    for (a, b) in back.iter().zip(mentions) {
+        assert_eq!(a.text, b["text"].as_str().unwrap());
+        assert_eq!(a.theme, b["theme"].as_str().unwrap());
+    }
+    // project.qdpx validates against the REFI-QDA schema when xmllint is there.
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/refi/Project.xsd");
+    let has_xmllint = std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if has_xmllint && xsd.exists() {
+        let bytes = std::fs::read(out.join("project.qdpx")).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut qde = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("project.qde").unwrap(), &mut qde).unwrap();
+        let p = dir.path().join("project.qde");
+        std::fs::write(&p, qde).unwrap();
+        let o = std::process::Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    } else {
+        eprintln!("xmllint not installed: qdpx schema check skipped (scripts/test.sh installs it)");
+    }
+    // No absolute paths of this machine in the brief.
+    let md = std::fs::read_to_string(out.join("brief.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("brief.html")).unwrap();
+    let root = std::fs::canonicalize(serdif()).unwrap();
+    for text in [&md, &html] {
+        assert!(
+            !text.contains(root.to_str().unwrap()),
+            "absolute path in the brief"
+        );
+    }
+}
+
+#[test]
+fn html_in_a_transcript_comes_out_escaped_and_quotes_are_verbatim_with_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let line = "[00:01:02] Participant: The delivery was late <script>alert('x')</script> and I will cancel my account.\n";
+    for i in 1..=3 {
+        std::fs::write(
+            input.join(format!("p{i}.txt")),
+            format!("[00:00:50] Interviewer: How was the delivery?\n{line}[00:01:30] Participant: I waited three weeks for the parcel and nobody told me anything.\n"),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--keywords-only",
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("brief.html")).unwrap();
+    assert!(
+        !html.contains("<script>alert"),
+        "unescaped script in brief.html"
+    );
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "the text should still be shown, escaped"
+    );
+    let v = read_json(&out.join("insights.json"));
+    let stories = v["stories"].as_array().unwrap();
+    assert!(!stories.is_empty(), "{v}");
+    for s in stories {
+        for q in s["quotes"].as_array().unwrap() {
+            let text = q["text"].as_str().unwrap();
+            let src = q["source"].as_str().unwrap();
+            let transcript = std::fs::read_to_string(src).unwrap();
+            assert!(
+                transcript.contains(text),
+                "{text:?} is not verbatim in {src}"
+            );
+            let start = q["start"].as_f64().unwrap();
+            assert!(start >= 62.0 && start < 120.0, "quote time {start}");
+        }
+    }
+    assert!(v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| !m["text"].as_str().unwrap().contains("How was")));
+}
+
+#[test]
+fn codebook_commands_show_init_and_check_with_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    let o = sowhat(&["codebook", "show"], &c);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[[theme]]"));
+    let f = dir.path().join("mine.toml");
+    assert!(sowhat(&["codebook", "init", f.to_str().unwrap()], &c)
+        .status
+        .success());
+    let o = sowhat(&["codebook", "check", f.to_str().unwrap()], &c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text =
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .replacen("kind = \"pain\"", "kind = \"painful\"", 1);
+    std::fs::write(&f, text).unwrap();
+    let o = sowhat(&["codebook", "check", f.to_str().unwrap()], &c);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("line ") && e.contains("painful"), "{e}");
+}
