@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --quiet
-./target/release/sowhat models fetch base silero-vad
+./target/release/sowhat models fetch
 ./target/release/sowhat run fixtures/interviews -o sowhat-out "$@"
 echo
-echo "Open sowhat-out/transcripts/ to read the transcripts."
+echo "Open sowhat-out/brief.html (or brief.md) to read the brief."

@@ -18,6 +18,7 @@ if ! python3 -m pip --version >/dev/null 2>&1 && ! command -v pip3 >/dev/null 2>
 fi
 if [ "${1:-}" = "--test" ]; then
   command -v ffmpeg >/dev/null 2>&1 || want+=(ffmpeg)
+  command -v xmllint >/dev/null 2>&1 || want+=(libxml2-utils)
 fi
 
 if [ ${#want[@]} -gt 0 ]; then

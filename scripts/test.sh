@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 cargo build --release --quiet
-./target/release/sowhat models fetch base tiny.en silero-vad
+./target/release/sowhat models fetch base tiny.en silero-vad campplus e5-small e5-tokenizer
 cargo test --release "$@"

@@ -158,10 +158,18 @@ pub fn prepare(
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            let pid = rows
-                .get(&stem)
-                .map(|r| r.id.clone())
-                .unwrap_or_else(|| t.id.clone());
+            // The participant id: participants.csv, else the file name as written ("P03").
+            let pid = rows.get(&stem).map(|r| r.id.clone()).unwrap_or_else(|| {
+                let own = Path::new(&t.source)
+                    .file_stem()
+                    .map(|s| crate::fsutil::safe_participant_id(&s.to_string_lossy()))
+                    .unwrap_or_default();
+                if own.is_empty() {
+                    t.id.clone()
+                } else {
+                    own
+                }
+            });
             let decision = roles::assign(&mut t, &pid, interviewer);
             Prepared {
                 transcript: t,

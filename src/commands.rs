@@ -98,6 +98,11 @@ fn transcribe(a: TranscribeArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    // A wrong model is everyone's problem: say so before looking at the inputs.
+    if let Err(e) = models::resolve_whisper(&opts.model) {
+        eprintln!("error: {e}");
+        return EXIT_FAILED;
+    }
     let (inputs, mut failed) = batch::collect_audio(&a.inputs);
     for (_, e) in &failed {
         eprintln!("✗ {e}");
