@@ -128,7 +128,7 @@ pub fn read_participants(path: &Path) -> Result<BTreeMap<String, ParticipantRow>
             .unwrap_or_default();
         let id = id_col
             .and_then(|c| rec.get(c))
-            .map(|s| crate::fsutil::safe_participant_id(s))
+            .map(crate::fsutil::safe_participant_id)
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| crate::fsutil::safe_id(&stem));
         let mut attributes = BTreeMap::new();

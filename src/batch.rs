@@ -437,51 +437,6 @@ fn short_name(p: &Path) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_unique_and_stable() {
-        let ids: Vec<String> = assign_ids(vec![
-            "a/Interview 1.m4a".into(),
-            "b/interview-1.wav".into(),
-            "c/p2.mp3".into(),
-        ])
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-        assert_eq!(ids, vec!["interview-1", "interview-1-2", "p2"]);
-    }
-
-    #[test]
-    fn folders_are_walked_and_empty_ones_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let rec = dir.path().join("recs");
-        std::fs::create_dir_all(rec.join("sub")).unwrap();
-        std::fs::write(rec.join("b.wav"), b"x").unwrap();
-        std::fs::write(rec.join("sub/a.MP3"), b"x").unwrap();
-        std::fs::write(rec.join("notes.docx"), b"x").unwrap();
-        std::fs::write(rec.join(".hidden.wav"), b"x").unwrap();
-        let empty = dir.path().join("empty");
-        std::fs::create_dir(&empty).unwrap();
-        let (inputs, failed) =
-            collect_audio(&[rec.clone(), empty.clone(), dir.path().join("nope.wav")]);
-        let names: Vec<_> = inputs.iter().map(|i| i.id.as_str()).collect();
-        assert_eq!(names, vec!["b", "a"]);
-        assert_eq!(failed.len(), 2);
-        assert!(failed[0].1.to_string().contains("no audio files"));
-        assert!(failed[1].1.to_string().contains("nope.wav"));
-    }
-
-    #[test]
-    fn defaults_fit_the_machine() {
-        assert_eq!(default_jobs_threads(2), (1, 2));
-        assert_eq!(default_jobs_threads(8), (2, 4));
-        assert_eq!(default_jobs_threads(1), (1, 1));
-    }
-}
-
 /// The CAM++ model, loaded once per process, when it is in the cache.
 fn speaker_model(
 ) -> Option<&'static std::result::Result<crate::speakers::campplus::CamPlus, String>> {
@@ -552,4 +507,49 @@ fn diarize_mono(
         rec.segments.clone(),
         &turns,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_stable() {
+        let ids: Vec<String> = assign_ids(vec![
+            "a/Interview 1.m4a".into(),
+            "b/interview-1.wav".into(),
+            "c/p2.mp3".into(),
+        ])
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+        assert_eq!(ids, vec!["interview-1", "interview-1-2", "p2"]);
+    }
+
+    #[test]
+    fn folders_are_walked_and_empty_ones_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("recs");
+        std::fs::create_dir_all(rec.join("sub")).unwrap();
+        std::fs::write(rec.join("b.wav"), b"x").unwrap();
+        std::fs::write(rec.join("sub/a.MP3"), b"x").unwrap();
+        std::fs::write(rec.join("notes.docx"), b"x").unwrap();
+        std::fs::write(rec.join(".hidden.wav"), b"x").unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let (inputs, failed) =
+            collect_audio(&[rec.clone(), empty.clone(), dir.path().join("nope.wav")]);
+        let names: Vec<_> = inputs.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(names, vec!["b", "a"]);
+        assert_eq!(failed.len(), 2);
+        assert!(failed[0].1.to_string().contains("no audio files"));
+        assert!(failed[1].1.to_string().contains("nope.wav"));
+    }
+
+    #[test]
+    fn defaults_fit_the_machine() {
+        assert_eq!(default_jobs_threads(2), (1, 2));
+        assert_eq!(default_jobs_threads(8), (2, 4));
+        assert_eq!(default_jobs_threads(1), (1, 1));
+    }
 }

@@ -73,11 +73,14 @@ fn batch_options(a: &TranscribeArgs) -> Result<BatchOptions, String> {
     })
 }
 
+/// Inputs that failed, with why.
+type Failed = Vec<(PathBuf, Error)>;
+
 /// Transcribes recordings; returns the transcripts in input order and the failures.
 fn transcribe_inputs(
     opts: &BatchOptions,
     inputs: &[batch::Input],
-) -> Result<(Vec<Transcript>, Vec<(PathBuf, Error)>), Error> {
+) -> Result<(Vec<Transcript>, Failed), Error> {
     crate::transcribe::silence_whisper_logs();
     // A wrong model is everyone's problem: say so before looking at the inputs.
     models::resolve_whisper(&opts.model)?;

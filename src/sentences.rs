@@ -80,9 +80,8 @@ pub fn split(text: &str) -> Vec<std::ops::Range<usize>> {
                 start = end;
             }
             i = j + 1;
-        } else if c == '…' {
-            i += 1;
         } else {
+            // Includes '…': a hesitation, never a sentence end.
             i += 1;
         }
     }

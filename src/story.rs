@@ -74,7 +74,7 @@ fn story(
             if leave > 0 {
                 h.push_str(&format!("; {leave} would leave or switch over it"));
             } else if let Some((cue, c)) = cue_counts.first() {
-                h.push_str(&format!(" — {} for {c}", cue_phrase(cue)));
+                h.push_str(&format!(" — most often {} ({c})", cue_phrase(cue)));
             }
             h
         }

@@ -220,7 +220,7 @@ fn html_in_a_transcript_comes_out_escaped_and_quotes_are_verbatim_with_times() {
                 "{text:?} is not verbatim in {src}"
             );
             let start = q["start"].as_f64().unwrap();
-            assert!(start >= 62.0 && start < 120.0, "quote time {start}");
+            assert!((62.0..120.0).contains(&start), "quote time {start}");
         }
     }
     assert!(v["mentions"]

@@ -249,7 +249,7 @@ pub fn cached_embed(e: &e5::Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, S
     let path = embedding_cache_path();
     let record = 32 + 4 * e5::DIM;
     let mut bytes = std::fs::read(&path).unwrap_or_default();
-    if bytes.len() % record != 0 {
+    if !bytes.len().is_multiple_of(record) {
         bytes.clear();
     }
     let mut known: HashMap<[u8; 32], usize> = HashMap::new();
