@@ -119,6 +119,21 @@ impl Classifier {
     }
 }
 
+impl Classifier {
+    /// Whether theme `t` wins by a clear margin (stricter than [`decide`]): for sentences
+    /// whose keywords did not point at the theme.
+    pub fn is_clear(&self, v: &[f32], t: usize) -> bool {
+        let s = self.score(v);
+        let strict = Thresholds {
+            margin: self.thresholds.margin * 2.0,
+            z_min: self.thresholds.z_min + 0.5,
+            null_margin: self.thresholds.null_margin,
+            ..self.thresholds
+        };
+        decide(&s.themes, s.null, &strict) == Some(t)
+    }
+}
+
 /// The relative decision rule.
 pub fn decide(scores: &[f32], null: f32, th: &Thresholds) -> Option<usize> {
     if scores.is_empty() {

@@ -156,7 +156,17 @@ impl<'a> Tagger<'a> {
                 themes.push((t, score, method, cues));
             }
             if let Some((t, s, m)) = by_meaning {
-                if !themes.iter().any(|(x, ..)| *x == t) {
+                // A theme with keywords, none of which fired, needs clearer evidence by meaning
+                // alone: its keywords were written to catch the topic.
+                let clear = m == Method::Examples
+                    || self.codebook.themes[t].keywords.is_empty()
+                    || self
+                        .classifier
+                        .as_ref()
+                        .zip(vectors.get(i))
+                        .map(|(c, v)| c.is_clear(v, t))
+                        .unwrap_or(false);
+                if clear && !themes.iter().any(|(x, ..)| *x == t) {
                     themes.push((t, s, m, Vec::new()));
                 }
             }
