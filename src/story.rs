@@ -73,8 +73,9 @@ fn story(
             let mut h = format!("{k} of {n} participants hit problems with {name}");
             if leave > 0 {
                 h.push_str(&format!("; {leave} would leave or switch over it"));
-            } else if let Some((cue, c)) = cue_counts.first() {
-                h.push_str(&format!(" — most often {} ({c})", cue_phrase(cue)));
+            } else if let Some((cue, c)) = cue_counts.first().filter(|(_, c)| *c >= 2) {
+                // Only a pattern shared by several people belongs in a headline.
+                h.push_str(&format!(" — {c} {}", cue_phrase(cue)));
             }
             h
         }
