@@ -136,6 +136,15 @@ pub struct AnalysisFlags {
     #[arg(long, value_name = "NAME")]
     pub interviewer: Option<String>,
 
+    /// In diarized mono recordings: the voice that is the interviewer ("Speaker N" in the
+    /// transcripts), when the automatic choice is wrong.
+    #[arg(long, value_name = "N", conflicts_with_all = ["interviewer", "interviewer_channel"])]
+    pub interviewer_speaker: Option<usize>,
+
+    /// In stereo recordings with one person per channel: the interviewer's channel (1 = left).
+    #[arg(long, value_name = "N", conflicts_with_all = ["interviewer", "interviewer_speaker"])]
+    pub interviewer_channel: Option<usize>,
+
     /// participants.csv: a `file` column, an optional `id` column and any attribute columns
     /// (segment, plan, country…). Default: participants.csv in an input folder, if present.
     #[arg(long, value_name = "FILE")]

@@ -288,7 +288,11 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
     });
     Ok(analyze::Options {
         codebook: f.codebook.clone(),
-        interviewer: f.interviewer.clone(),
+        interviewer: f
+            .interviewer
+            .clone()
+            .or_else(|| f.interviewer_speaker.map(crate::speakers::speaker_label_1))
+            .or_else(|| f.interviewer_channel.map(|n| format!("Channel {n}"))),
         participants,
         examples: f.examples.clone(),
         min_prevalence: f.min_prevalence,

@@ -75,7 +75,7 @@ fn the_interviewer_is_found_without_labels_and_never_quoted() {
             "--model",
             "tiny.en",
             "--threads",
-            "2",
+            "1",
             "--keywords-only",
             "-q",
         ],
@@ -113,4 +113,38 @@ fn the_interviewer_is_found_without_labels_and_never_quoted() {
             "interviewer quoted: {text}"
         );
     }
+}
+
+#[test]
+fn interviewer_speaker_flag_overrides_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = fixture("interviews/p02-ben.flac");
+    let o = sowhat(
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--model",
+            "tiny.en",
+            "--threads",
+            "1",
+            "--keywords-only",
+            "--interviewer-speaker",
+            "2",
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Speaker 1 (who asks) is now the participant: the flag wins over the evidence.
+    let txt = std::fs::read_to_string(out.join("transcripts/p02-ben.txt")).unwrap();
+    let first = txt.lines().next().unwrap();
+    assert!(first.contains("] p02-ben: "), "{txt}");
+    assert!(
+        txt.lines()
+            .any(|l| l.contains("] Interviewer: ") && !l.trim_end().ends_with('?')),
+        "{txt}"
+    );
 }

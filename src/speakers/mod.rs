@@ -24,6 +24,11 @@ pub fn speaker_label(k: usize) -> String {
     format!("Speaker {}", k + 1)
 }
 
+/// The label of speaker number `n` as users count (1-based): `--interviewer-speaker 2`.
+pub fn speaker_label_1(n: usize) -> String {
+    speaker_label(n.saturating_sub(1))
+}
+
 /// Which speaker talks most during `a..b` (seconds), by overlap with the turns.
 fn dominant(turns: &[Turn], a: f64, b: f64) -> Option<usize> {
     let mut by: Vec<(usize, f64)> = Vec::new();

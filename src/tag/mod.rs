@@ -315,3 +315,189 @@ pub fn cached_embed(e: &e5::Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, S
     }
     Ok(out)
 }
+
+/// The default codebook and the pain cues on 40 sentences, 10 per language (EN, LT, PL, RU):
+/// the theme its keywords must find, and the severity the cues must give (negation, glued
+/// Lithuanian negation, fixed negative phrases, positive phrases, downgraders, severity 4).
+#[cfg(test)]
+mod multilingual_checks {
+    use crate::codebook::default_codebook;
+    use crate::tag::keyword::{tokenize, Matcher};
+    use crate::tag::pain::Lexicon;
+
+    const CASES: &[(&str, &str, u8)] = &[
+        (
+            "The delivery was not slow at all, it came the next day.",
+            "delivery",
+            0,
+        ),
+        (
+            "I waited three weeks for my parcel and nobody told me anything.",
+            "delivery",
+            3,
+        ),
+        ("They charged me twice for the same invoice.", "billing", 3),
+        (
+            "I was on hold for forty minutes before an agent picked up.",
+            "support",
+            3,
+        ),
+        (
+            "The app just doesn't work since the last update.",
+            "usability",
+            3,
+        ),
+        (
+            "No, it wasn't cheap, but the delivery was slow.",
+            "delivery",
+            2,
+        ),
+        (
+            "If this happens again I'll cancel my subscription and switch to another provider.",
+            "contracts",
+            4,
+        ),
+        (
+            "The font on the website is a bit small, but it's a minor thing.",
+            "usability",
+            1,
+        ),
+        ("The staff in the store were really rude to me.", "staff", 3),
+        (
+            "It would be great if I could choose a delivery slot.",
+            "wishes",
+            0,
+        ),
+        (
+            "Pristatymas nebuvo lėtas, siuntinį gavau kitą dieną.",
+            "delivery",
+            0,
+        ),
+        (
+            "Niekada nepavyksta prisijungti prie programėlės.",
+            "usability",
+            3,
+        ),
+        (
+            "Sąskaitoje buvo klaida, nuskaičiavo du kartus.",
+            "billing",
+            3,
+        ),
+        (
+            "Skambinau į klientų aptarnavimo centrą, bet niekas neatsiliepė.",
+            "support",
+            3,
+        ),
+        (
+            "Jei kainos vėl pakils, pereisiu pas konkurentus.",
+            "price",
+            4,
+        ),
+        ("Jokių problemų su grąžinimu nebuvo.", "returns", 0),
+        ("Darbuotoja buvo labai nemandagi.", "staff", 3),
+        (
+            "Svetainėje šiek tiek sunku rasti kontaktus.",
+            "usability",
+            1,
+        ),
+        (
+            "Būtų gerai, jei galėčiau pasirinkti pristatymo laiką.",
+            "wishes",
+            0,
+        ),
+        ("Labai patiko, kad kurjeris atvežė laiku.", "praise", 0),
+        (
+            "Dostawa wcale nie była powolna, paczka przyszła następnego dnia.",
+            "delivery",
+            0,
+        ),
+        (
+            "Aplikacja w ogóle nie działa po aktualizacji.",
+            "usability",
+            3,
+        ),
+        ("Pobrali dwa razy za tę samą fakturę.", "billing", 3),
+        (
+            "Na infolinii czekałem godzinę i nikt nie odebrał.",
+            "support",
+            3,
+        ),
+        (
+            "Jeśli jeszcze raz podniosą cenę, przejdę do konkurencji.",
+            "price",
+            4,
+        ),
+        ("Nie było żadnych problemów ze zwrotem.", "returns", 0),
+        ("Pracownik był bardzo niegrzeczny i opryskliwy.", "staff", 3),
+        (
+            "Na stronie internetowej trochę trudno znaleźć kontakt.",
+            "usability",
+            1,
+        ),
+        ("Przydałaby się opcja wyboru godziny dostawy.", "wishes", 0),
+        ("Obsługa była świetna, naprawdę polecam.", "praise", 0),
+        (
+            "Доставка была совсем не медленной, посылку привезли на следующий день.",
+            "delivery",
+            0,
+        ),
+        (
+            "Ничего не работает, приложение просто зависает.",
+            "usability",
+            3,
+        ),
+        ("С карты дважды списали деньги за один счёт.", "billing", 3),
+        (
+            "В поддержку невозможно дозвониться, никто не отвечает.",
+            "support",
+            3,
+        ),
+        (
+            "Если тариф снова подорожает, я перейду к другому оператору.",
+            "price",
+            4,
+        ),
+        ("С возвратом не было никаких проблем.", "returns", 0),
+        ("Продавец мне нахамил.", "staff", 3),
+        ("На сайте немного сложно найти контакты.", "usability", 1),
+        ("Хотелось бы самому выбирать время доставки.", "wishes", 0),
+        ("Курьер приехал вовремя, всё отлично.", "praise", 0),
+    ];
+
+    #[test]
+    fn default_codebook_and_cues_in_four_languages() {
+        let c = default_codebook();
+        let mut m = Matcher::default();
+        for (i, t) in c.themes.iter().enumerate() {
+            for k in &t.keywords {
+                m.add(k, i);
+            }
+        }
+        let lex = Lexicon::builtin();
+        let mut failures = Vec::new();
+        for (text, theme, severity) in CASES {
+            let themes: Vec<&str> = m
+                .find(&tokenize(text))
+                .iter()
+                .map(|h| c.themes[h.owner].id.as_str())
+                .collect();
+            if !themes.contains(theme) {
+                failures.push(format!("{text}: expected theme {theme}, got {themes:?}"));
+            }
+            let a = lex.assess(text);
+            if a.severity != *severity {
+                failures.push(format!(
+                    "{text}: expected severity {severity}, got {} ({:?})",
+                    a.severity, a.cues
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} checks failed:\n{}",
+            failures.len(),
+            CASES.len(),
+            failures.join("\n")
+        );
+    }
+}
