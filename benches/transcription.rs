@@ -607,6 +607,10 @@ fn run_sowhat(sowhat: &Path, bench: &Path, recordings: &[Recording], model: &str
         .args(["--model", model])
         .args([
             "--no-cache",
+            // Transcription only, like faster-whisper: diarization is measured by
+            // `cargo bench --bench speakers`.
+            "--speakers",
+            "1",
             "--jobs",
             "1",
             "--threads",
