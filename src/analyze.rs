@@ -61,6 +61,14 @@ pub fn load_codebook(path: Option<&Path>) -> Result<Codebook> {
     }
 }
 
+/// How a recording or transcript finds its `participants.csv` row: its file stem, lower case.
+fn row_key(path: &str) -> String {
+    Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
 /// One row of `participants.csv`.
 #[derive(Debug, Clone, Default)]
 pub struct ParticipantRow {
@@ -122,10 +130,7 @@ pub fn read_participants(path: &Path) -> Result<BTreeMap<String, ParticipantRow>
         if file.is_empty() {
             continue;
         }
-        let stem = Path::new(file)
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
+        let stem = row_key(file);
         let id = id_col
             .and_then(|c| rec.get(c))
             .map(crate::fsutil::safe_participant_id)
@@ -154,10 +159,7 @@ pub fn prepare(
     transcripts
         .into_iter()
         .map(|mut t| {
-            let stem = Path::new(&t.source)
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
+            let stem = row_key(&t.source);
             // The participant id: participants.csv, else the file name as written ("P03").
             let pid = rows.get(&stem).map(|r| r.id.clone()).unwrap_or_else(|| {
                 let own = Path::new(&t.source)
@@ -201,10 +203,7 @@ pub fn analyze(
     let mut order: Vec<(String, Vec<String>)> = Vec::new();
     for p in prepared {
         let t = &p.transcript;
-        let stem = Path::new(&t.source)
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
+        let stem = row_key(&t.source);
         let attrs = rows
             .get(&stem)
             .map(|r| r.attributes.clone())

@@ -99,6 +99,19 @@ pub fn collect_audio(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, Error)>) {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut all = Vec::new();
+    walk_files(dir, None, &mut all);
+    out.extend(all.into_iter().filter(|p| audio::is_audio_path(p)));
+}
+
+/// Every file under `dir`, recursively and in name order, skipping hidden files and folders
+/// and the folder `skip` (canonical path; e.g. the output folder inside the input folder).
+pub fn walk_files(dir: &Path, skip: Option<&Path>, out: &mut Vec<PathBuf>) {
+    if let (Some(s), Ok(d)) = (skip, std::fs::canonicalize(dir)) {
+        if d == s {
+            return;
+        }
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -114,8 +127,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             continue;
         }
         if p.is_dir() {
-            walk(&p, out);
-        } else if audio::is_audio_path(&p) {
+            walk_files(&p, skip, out);
+        } else {
             out.push(p);
         }
     }

@@ -213,24 +213,13 @@ fn collect_inputs(
 }
 
 fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: &mut Vec<PathBuf>) {
-    if let (Some(o), Ok(d)) = (out, std::fs::canonicalize(dir)) {
-        if d == o {
-            return;
-        }
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') || name == "insights.json" {
+    let mut all = Vec::new();
+    batch::walk_files(dir, out, &mut all);
+    for p in all {
+        if p.file_name().is_some_and(|n| n == "insights.json") {
             continue;
         }
-        if p.is_dir() {
-            walk_inputs(&p, out, audio, texts);
-        } else if crate::audio::is_audio_path(&p) {
+        if crate::audio::is_audio_path(&p) {
             audio.push(p);
         } else if crate::transcript::read::is_transcript_path(&p) {
             texts.push(p);

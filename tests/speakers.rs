@@ -33,6 +33,30 @@ fn diarization_error(wav: &std::path::Path, rttm: &std::path::Path) -> (f64, f64
     diarize::der(&reference, &turns, 0.25)
 }
 
+/// `sowhat run` on one example interview with tiny.en and keywords only; returns the temporary
+/// folder (kept alive) and the output folder.
+fn run_tiny(id: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = fixture(&format!("interviews/{id}.flac"));
+    let mut args = vec![
+        "run",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--model",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--keywords-only",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let o = sowhat(&args, &dir.path().join("c"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    (dir, out)
+}
+
 #[test]
 fn phone_call_diarization_matches_the_human_turns() {
     // Measured: DER 3.7 % (0.25 s collar), 97.1 % of single-speaker time right.
@@ -63,25 +87,7 @@ fn synthetic_interviews_are_diarized() {
 fn the_interviewer_is_found_without_labels_and_never_quoted() {
     // Two male espeak-ng voices, no labels: diarization tells them apart, the roles stage
     // finds the interviewer from who asks and who starts.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let input = fixture("interviews/p04-dan.flac");
-    let o = sowhat(
-        &[
-            "run",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--model",
-            "tiny.en",
-            "--threads",
-            "1",
-            "--keywords-only",
-            "-q",
-        ],
-        &dir.path().join("c"),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_dir, out) = run_tiny("p04-dan", &[]);
     let txt = std::fs::read_to_string(out.join("transcripts/p04-dan.txt")).unwrap();
     let script = std::fs::read_to_string(fixture("scripts/p04-dan.txt")).unwrap();
     let questions: Vec<&str> = script
@@ -117,27 +123,7 @@ fn the_interviewer_is_found_without_labels_and_never_quoted() {
 
 #[test]
 fn interviewer_speaker_flag_overrides_the_evidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let input = fixture("interviews/p02-ben.flac");
-    let o = sowhat(
-        &[
-            "run",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--model",
-            "tiny.en",
-            "--threads",
-            "1",
-            "--keywords-only",
-            "--interviewer-speaker",
-            "2",
-            "-q",
-        ],
-        &dir.path().join("c"),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_dir, out) = run_tiny("p02-ben", &["--interviewer-speaker", "2"]);
     // Speaker 1 (who asks) is now the participant: the flag wins over the evidence.
     let txt = std::fs::read_to_string(out.join("transcripts/p02-ben.txt")).unwrap();
     let first = txt.lines().next().unwrap();

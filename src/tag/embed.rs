@@ -69,6 +69,9 @@ pub struct Scores {
     pub null: f32,
     /// The assigned theme, if the evidence is clear.
     pub best: Option<usize>,
+    /// The theme that wins under stricter thresholds (twice the margin, z + 0.5): what a
+    /// sentence needs when the theme has keywords and none of them fired.
+    pub clear: Option<usize>,
 }
 
 impl Classifier {
@@ -115,22 +118,18 @@ impl Classifier {
             .map(|p| cosine(v, p))
             .fold(f32::MIN, f32::max);
         let best = decide(&themes, null, &self.thresholds);
-        Scores { themes, null, best }
-    }
-}
-
-impl Classifier {
-    /// Whether theme `t` wins by a clear margin (stricter than [`decide`]): for sentences
-    /// whose keywords did not point at the theme.
-    pub fn is_clear(&self, v: &[f32], t: usize) -> bool {
-        let s = self.score(v);
         let strict = Thresholds {
             margin: self.thresholds.margin * 2.0,
             z_min: self.thresholds.z_min + 0.5,
-            null_margin: self.thresholds.null_margin,
             ..self.thresholds
         };
-        decide(&s.themes, s.null, &strict) == Some(t)
+        let clear = best.and(decide(&themes, null, &strict));
+        Scores {
+            themes,
+            null,
+            best,
+            clear,
+        }
     }
 }
 

@@ -120,12 +120,15 @@ impl<'a> Tagger<'a> {
                     }
                 }
             }
-            // The theme by meaning: learned examples first, then codebook prototypes.
+            // The theme by meaning: learned examples first, then codebook prototypes; with
+            // whether it also wins under the stricter rule (see `embed::Scores::clear`).
             let mut by_meaning: Option<(usize, f32, Method)> = None;
+            let mut clear_win = false;
             if let Some(v) = vectors.get(i) {
                 if let Some(l) = &self.learned {
                     if let Some((t, s)) = l.classify(v) {
                         by_meaning = Some((t, s, Method::Examples));
+                        clear_win = true;
                     }
                 }
                 if by_meaning.is_none() {
@@ -133,6 +136,7 @@ impl<'a> Tagger<'a> {
                         let s = c.score(v);
                         if let Some(t) = s.best {
                             by_meaning = Some((t, s.themes[t], Method::Embedding));
+                            clear_win = s.clear == Some(t);
                         }
                     }
                 }
@@ -158,14 +162,7 @@ impl<'a> Tagger<'a> {
             if let Some((t, s, m)) = by_meaning {
                 // A theme with keywords, none of which fired, needs clearer evidence by meaning
                 // alone: its keywords were written to catch the topic.
-                let clear = m == Method::Examples
-                    || self.codebook.themes[t].keywords.is_empty()
-                    || self
-                        .classifier
-                        .as_ref()
-                        .zip(vectors.get(i))
-                        .map(|(c, v)| c.is_clear(v, t))
-                        .unwrap_or(false);
+                let clear = clear_win || self.codebook.themes[t].keywords.is_empty();
                 if clear && !themes.iter().any(|(x, ..)| *x == t) {
                     themes.push((t, s, m, Vec::new()));
                 }
