@@ -92,12 +92,12 @@ impl Classifier {
             }
         }
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let vecs = embedder.embed(&refs)?;
+        let vecs = super::cached_embed(embedder, &refs)?;
         let mut prototypes = vec![Vec::new(); codebook.themes.len()];
         for (v, o) in vecs.into_iter().zip(owner) {
             prototypes[o].push(v);
         }
-        let null = embedder.embed(NULL_PROTOTYPES)?;
+        let null = super::cached_embed(embedder, NULL_PROTOTYPES)?;
         Ok(Classifier {
             prototypes,
             null,

@@ -80,9 +80,13 @@ pub struct Assessment {
 }
 
 impl Lexicon {
-    /// The built-in lexicon.
+    /// The built-in lexicon (parsed once per process).
     pub fn builtin() -> Lexicon {
-        Lexicon::parse(CUES_TOML).expect("pain-cues.toml is valid (checked by a test)")
+        static L: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        L.get_or_init(|| {
+            Lexicon::parse(CUES_TOML).expect("pain-cues.toml is valid (checked by a test)")
+        })
+        .clone()
     }
 
     pub fn parse(text: &str) -> Result<Lexicon, String> {
