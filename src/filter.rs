@@ -86,6 +86,26 @@ pub fn is_evidence(m: &Mention) -> bool {
 
 /// Applies the filter. `participants` is every participant of the study (with or without
 /// mentions); `attributes` maps participant → attribute columns, for per-segment counts.
+/// The participants.csv columns that group people (some value shared by two or more): plan,
+/// country, segment. Columns with a different value for everyone (names, e-mails, notes) say
+/// nothing about segments and are left out of the breakdowns.
+fn grouping_columns(attributes: &BTreeMap<String, BTreeMap<String, String>>) -> BTreeSet<String> {
+    let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for attrs in attributes.values() {
+        for (c, v) in attrs {
+            values.entry(c).or_default().push(v.trim());
+        }
+    }
+    values
+        .into_iter()
+        .filter(|(_, vs)| {
+            let distinct: BTreeSet<&&str> = vs.iter().filter(|v| !v.is_empty()).collect();
+            !distinct.is_empty() && distinct.len() < vs.len()
+        })
+        .map(|(c, _)| c.to_string())
+        .collect()
+}
+
 pub fn apply(
     mentions: &[Mention],
     themes: &[ThemeInfo],
@@ -94,6 +114,7 @@ pub fn apply(
     rules: &Rules,
 ) -> Vec<ThemeStats> {
     let n = participants.len();
+    let grouping = grouping_columns(attributes);
     let mut out = Vec::new();
     for t in themes {
         let ms: Vec<&Mention> = mentions
@@ -162,7 +183,7 @@ pub fn apply(
         let mut segments: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         for p in &people {
             if let Some(attrs) = attributes.get(*p) {
-                for (col, val) in attrs {
+                for (col, val) in attrs.iter().filter(|(c, _)| grouping.contains(*c)) {
                     *segments
                         .entry(col.clone())
                         .or_default()
@@ -354,17 +375,24 @@ mod tests {
             ..Rules::default()
         };
         let mut attrs = BTreeMap::new();
-        attrs.insert(
-            "P01".to_string(),
-            BTreeMap::from([("plan".to_string(), "pro".to_string())]),
-        );
-        attrs.insert(
-            "P02".to_string(),
-            BTreeMap::from([("plan".to_string(), "free".to_string())]),
-        );
+        for (p, plan, name) in [
+            ("P01", "pro", "Ann"),
+            ("P02", "free", "Bo"),
+            ("P03", "pro", "Cy"),
+        ] {
+            attrs.insert(
+                p.to_string(),
+                BTreeMap::from([
+                    ("plan".to_string(), plan.to_string()),
+                    ("name".to_string(), name.to_string()),
+                ]),
+            );
+        }
         let s = apply(&ms, &[info("a", Pain)], &people(10), &attrs, &rules);
         assert_eq!(s[0].verdict, Verdict::Keep);
         assert_eq!(s[0].segments["plan"]["pro"], 1);
+        // A column with a different value for everyone is not a segment.
+        assert!(!s[0].segments.contains_key("name"));
         assert!(Rules::default().describe().contains("30 %"));
     }
 }
