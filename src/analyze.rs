@@ -403,6 +403,7 @@ pub fn analyze(
             interviews: prepared.len(),
             languages: languages.into_iter().map(|(l, _)| l).collect(),
             rules: method_note,
+            redaction: None,
         },
         participants,
         themes,

@@ -32,6 +32,9 @@ pub struct BatchOptions {
     pub quiet: bool,
     /// Voices in a mono recording: `Some(n)` (1 = no diarization), or `None` to estimate.
     pub speakers: Option<usize>,
+    /// `--redact`: transcripts are written with personal details replaced (the cache keeps
+    /// them whole).
+    pub redact: Option<std::sync::Arc<crate::redact::Redactor>>,
 }
 
 /// Sensible defaults for this machine: whisper.cpp scales well to 4 threads per file, so one
@@ -246,6 +249,18 @@ fn done_line(d: &Done, out_dir: &Path) -> String {
     )
 }
 
+/// Writes a finished transcript, redacted when asked.
+fn write_transcript(t: &Transcript, opts: &BatchOptions, out_dir: &Path) -> Result<()> {
+    match &opts.redact {
+        Some(r) => {
+            let shown = r.transcript(t, &mut crate::redact::Counts::default());
+            transcript::write_all(&shown, out_dir)?
+        }
+        None => transcript::write_all(t, out_dir)?,
+    };
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn one_file(
     input: &Input,
@@ -285,7 +300,7 @@ fn one_file(
             id: input.id.clone(),
             ..t
         };
-        transcript::write_all(&t, out_dir)?;
+        write_transcript(&t, opts, out_dir)?;
         return Ok(Done {
             input: input.clone(),
             transcript: t,
@@ -391,7 +406,7 @@ fn one_file(
     if t.segments.is_empty() {
         warnings.push("no speech was found: the transcript is empty".into());
     }
-    transcript::write_all(&t, out_dir)?;
+    write_transcript(&t, opts, out_dir)?;
     Ok(Done {
         input: input.clone(),
         transcript: t,

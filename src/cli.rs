@@ -96,6 +96,31 @@ pub struct TranscribeArgs {
     /// No progress bars; errors and the summary only.
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub redact: RedactFlags,
+}
+
+/// Redaction of personal details in every output (shared by `run`, `transcribe`, `analyze`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedactFlags {
+    /// Replace e-mail addresses, phone, card and account numbers and listed names with
+    /// [email], [phone], [card number], [account number] and [name] in every output, for
+    /// briefs shared beyond the research team. The cache keeps the full transcripts.
+    #[arg(long)]
+    pub redact: bool,
+
+    /// Names to redact, one per line (`#` comments; `*` ends a stem: `Jurg*`); implies
+    /// --redact. Name columns of participants.csv (name, surname, vardas, imię, имя…) are
+    /// added.
+    #[arg(long, value_name = "FILE")]
+    pub redact_names: Option<PathBuf>,
+}
+
+impl RedactFlags {
+    pub fn on(&self) -> bool {
+        self.redact || self.redact_names.is_some()
+    }
 }
 
 /// `sowhat run`: transcription flags plus analysis flags.
@@ -123,6 +148,9 @@ pub struct AnalyzeArgs {
     /// Errors and the summary only.
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub redact: RedactFlags,
 }
 
 /// Flags of the analysis half (shared by `run` and `analyze`).

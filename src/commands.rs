@@ -8,9 +8,11 @@ use crate::cli::{
 };
 use crate::error::Error;
 use crate::models::{self, fetch};
+use crate::redact::Redactor;
 use crate::transcribe::Settings;
 use crate::types::{Failure, Insights, Transcript};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Exit codes (DESIGN.md): every input succeeded / some failed / usage error.
 pub const EXIT_OK: i32 = 0;
@@ -30,7 +32,10 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// Transcription settings from the flags, or a usage error message.
-fn batch_options(a: &TranscribeArgs) -> Result<BatchOptions, String> {
+fn batch_options(
+    a: &TranscribeArgs,
+    redact: Option<Arc<Redactor>>,
+) -> Result<BatchOptions, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -57,6 +62,7 @@ fn batch_options(a: &TranscribeArgs) -> Result<BatchOptions, String> {
         },
     };
     Ok(BatchOptions {
+        redact,
         speakers,
         out: a.out.clone(),
         model: a.model.clone(),
@@ -94,7 +100,14 @@ fn transcribe_inputs(
 }
 
 fn transcribe(a: TranscribeArgs) -> i32 {
-    let opts = match batch_options(&a) {
+    let redact = match redactor(&a.redact, participants_path(None, &a.inputs).as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = match batch_options(&a, redact) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -256,14 +269,7 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
             ));
         }
     }
-    // participants.csv in an input folder is picked up without a flag.
-    let participants = f.participants.clone().or_else(|| {
-        inputs
-            .iter()
-            .filter(|p| p.is_dir())
-            .map(|d| d.join("participants.csv"))
-            .find(|p| p.is_file())
-    });
+    let participants = participants_path(f.participants.as_deref(), inputs);
     let title = f.title.clone().or_else(|| {
         let first = inputs.first()?;
         let dir = if first.is_dir() {
@@ -292,6 +298,39 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
     })
 }
 
+/// participants.csv: the flag's, else one in an input folder (picked up without a flag).
+fn participants_path(flag: Option<&Path>, inputs: &[PathBuf]) -> Option<PathBuf> {
+    flag.map(Path::to_path_buf).or_else(|| {
+        inputs
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|d| d.join("participants.csv"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The redactor `--redact` asks for: names from `--redact-names` and from the name columns of
+/// participants.csv.
+fn redactor(
+    flags: &crate::cli::RedactFlags,
+    participants: Option<&Path>,
+) -> Result<Option<Arc<Redactor>>, Error> {
+    if !flags.on() {
+        return Ok(None);
+    }
+    let mut names = match &flags.redact_names {
+        Some(p) => Redactor::read_names(p)?,
+        None => Vec::new(),
+    };
+    if let Some(p) = participants {
+        let rows = analyze::read_participants(p)?;
+        names.extend(crate::redact::names_from_attributes(
+            rows.values().map(|r| &r.attributes),
+        ));
+    }
+    Ok(Some(Arc::new(Redactor::new(&names))))
+}
+
 fn analyze_cmd(a: AnalyzeArgs) -> i32 {
     let (audio, paths, mut failed) = collect_inputs(&a.inputs, &a.out);
     for i in &audio {
@@ -306,11 +345,35 @@ fn analyze_cmd(a: AnalyzeArgs) -> i32 {
     }
     let (transcripts, more) = read_transcripts(&paths);
     failed.extend(more);
-    finish(transcripts, failed, &a.analysis, &a.inputs, &a.out, a.quiet)
+    let participants = participants_path(a.analysis.participants.as_deref(), &a.inputs);
+    let redact = match redactor(&a.redact, participants.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    finish(
+        transcripts,
+        failed,
+        &a.analysis,
+        &a.inputs,
+        &a.out,
+        a.quiet,
+        redact,
+    )
 }
 
 fn run_all(a: RunArgs) -> i32 {
-    let opts = match batch_options(&a.transcribe) {
+    let participants = participants_path(a.analysis.participants.as_deref(), &a.transcribe.inputs);
+    let redact = match redactor(&a.transcribe.redact, participants.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = match batch_options(&a.transcribe, redact.clone()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -347,6 +410,7 @@ fn run_all(a: RunArgs) -> i32 {
         &a.transcribe.inputs,
         &opts.out,
         a.transcribe.quiet,
+        redact,
     )
 }
 
@@ -358,6 +422,7 @@ fn finish(
     inputs: &[PathBuf],
     out: &Path,
     quiet: bool,
+    redact: Option<Arc<Redactor>>,
 ) -> i32 {
     let opts = match analysis_options(flags, inputs) {
         Ok(o) => o,
@@ -413,6 +478,17 @@ fn finish(
         }
     };
     let transcripts: Vec<Transcript> = prepared.into_iter().map(|p| p.transcript).collect();
+    // --redact: personal details out of everything written from here on.
+    let (insights, transcripts) = match &redact {
+        Some(r) => match r.analysis(&insights, &transcripts) {
+            Ok((i, t, _)) => (i, t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILED;
+            }
+        },
+        None => (insights, transcripts),
+    };
     // Transcripts again, now with Interviewer / participant labels.
     let tdir = out.join("transcripts");
     for t in &transcripts {
@@ -452,6 +528,9 @@ fn summary(i: &Insights, out: &Path) {
         eprintln!("  • {}", s.headline);
     }
     eprintln!("{}", i.saturation.statement);
+    if let Some(r) = &i.study.redaction {
+        eprintln!("{r}");
+    }
     eprintln!("Brief: {}", out.join("brief.html").display());
     eprintln!("       {}", out.join("brief.md").display());
 }

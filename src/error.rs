@@ -37,6 +37,10 @@ pub enum Error {
     /// The user stopped the run.
     #[error("interrupted")]
     Interrupted,
+
+    /// A bug in sowhat rather than a problem with the input.
+    #[error("internal error: {0} (please report it)")]
+    Internal(String),
 }
 
 fn hint(fix: &Option<String>) -> String {

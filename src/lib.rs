@@ -15,6 +15,8 @@
 //! | stories | [`story`] | kept themes → [`types::Story`]s, saturation |
 //! | report | [`report`] | [`types::Insights`] → brief.md, brief.html, insights.json, mentions.csv, project.qdpx |
 //!
+//! [`redact`] (`--redact`) removes personal details from every output before it is written.
+//!
 //! [`analyze`] wires the analysis stages together; [`eval`] scores tagging against a
 //! researcher's coding.
 //!
@@ -35,6 +37,7 @@ pub mod eval;
 pub mod filter;
 pub mod fsutil;
 pub mod models;
+pub mod redact;
 pub mod report;
 pub mod sentences;
 pub mod speakers;

@@ -297,6 +297,9 @@ pub struct Study {
     pub languages: Vec<String>,
     /// Thresholds the filter used, in plain words ("keep at ≥ 30 % of participants, …").
     pub rules: String,
+    /// What `--redact` replaced, in plain words; `None` when the outputs are not redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<String>,
 }
 
 /// New themes per interview, in the order the interviews were given (Guest et al.).

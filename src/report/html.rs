@@ -1484,6 +1484,7 @@ mod tests {
                 interviews: 10,
                 languages: vec!["en".into()],
                 rules: "keep at ≥ 30 %".into(),
+                redaction: None,
             },
             participants: (1..=10)
                 .map(|i| Participant {

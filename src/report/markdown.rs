@@ -769,6 +769,9 @@ pub(crate) fn method_notes(insights: &Insights) -> Vec<String> {
             rules
         ));
     }
+    if let Some(r) = s.redaction.as_deref() {
+        v.push(r.to_string());
+    }
     v.push("Transcripts are machine-made (speech recognition) and may contain errors; quotes are verbatim from the transcripts, in the participant's language, and only ever the participant's words, never the interviewer's.".to_string());
     v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so every quote can be checked by listening.".to_string());
     v
@@ -833,6 +836,7 @@ mod tests {
                 interviews: 10,
                 languages: vec!["en".into(), "lt".into()],
                 rules: "keep at ≥ 30 %".into(),
+                redaction: None,
             },
             participants: (1..=10)
                 .map(|i| Participant {

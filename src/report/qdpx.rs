@@ -1543,6 +1543,7 @@ mod tests {
                 interviews: 2,
                 languages: vec!["en".into(), "lt".into()],
                 rules: "keep at ≥ 30 % of participants".into(),
+                redaction: None,
             },
             participants: vec![
                 Participant {
