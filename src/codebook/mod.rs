@@ -113,7 +113,10 @@ pub fn parse(text: &str) -> Result<Codebook, Vec<Problem>> {
             let line = e.span().map(|s| line_of(text, s));
             return Err(vec![Problem {
                 line,
-                message: e.message().trim().to_string(),
+                message: match e.message().trim() {
+                    "" => "not valid TOML here".to_string(),
+                    m => m.to_string(),
+                },
             }]);
         }
     };

@@ -309,7 +309,8 @@ fn is_speaker_label(s: &str) -> bool {
         && s.chars().next().is_some_and(|c| c.is_alphabetic())
         && s.chars()
             .all(|c| c.is_alphanumeric() || " .-_'()#&".contains(c))
-        && !s.ends_with('.')
+        // "Anna K." is a name; "Fine." is a sentence.
+        && (!s.ends_with('.') || words.last().is_some_and(|w| is_initial(w)))
         && words.iter().all(|w| {
             let c = w.chars().next().unwrap_or('x');
             c.is_uppercase()
@@ -317,6 +318,12 @@ fn is_speaker_label(s: &str) -> bool {
                 || c == '('
                 || ["de", "van", "von", "der", "da", "di", "la", "le"].contains(w)
         })
+}
+
+/// An initial such as "K.".
+fn is_initial(w: &str) -> bool {
+    let mut c = w.chars();
+    matches!((c.next(), c.next(), c.next()), (Some(a), Some('.'), None) if a.is_uppercase())
 }
 
 // ----------------------------------------------------------------------------------- vtt, srt
@@ -412,6 +419,15 @@ fn cue_text(body: &str, vtt: bool) -> (Option<Speaker>, String) {
             break;
         };
         let tag = &rest[open + 1..open + close];
+        // Only what looks like a tag: <i>, </b>, <font …>, <v Name>, <c.x>, and in WebVTT the
+        // <00:01.000> time tags. "I'd rate it <5" or "<>" is text.
+        let first = tag.trim_start_matches('/').chars().next();
+        let is_tag = first.is_some_and(|c| c.is_ascii_alphabetic() || (vtt && c.is_ascii_digit()));
+        if !is_tag {
+            out.push('<');
+            rest = &rest[open + 1..];
+            continue;
+        }
         if let Some(v) = tag.strip_prefix('v').filter(|v| v.starts_with([' ', '.'])) {
             // <v Name> or <v.class Name>
             let name = v.split_once(' ').map(|(_, n)| n).unwrap_or("").trim();
