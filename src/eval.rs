@@ -6,7 +6,10 @@
 //!   of sowhat's pain flag (the sentence's severity ≥ 1, from cues, a pain theme by meaning or
 //!   the learned pain model) on the participant sentences that make up each quote;
 //! - **themes**: accuracy = the quote's top theme (highest-scored mention among its sentences)
-//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes.
+//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes;
+//! - **whole sessions**: the share of *all* participant sentences flagged pain and given a
+//!   theme, next to the researcher's own shares (sentences in a pain quote, in any quote): a
+//!   tagger can score well on coded quotes and still flood a brief with pain.
 //!
 //! Rows: keyword only, embedding only, combined, and — with `--examples` or
 //! `--cross-validate` — learned from coded quotes of *other* sessions only.
@@ -44,17 +47,25 @@ pub struct Scores {
     pub theme_macro_f1: f64,
     pub quotes: usize,
     pub sentences: usize,
+    /// Share of *all* participant sentences flagged pain (coded or not): what a brief sees.
+    pub all_pain_share: f64,
+    /// Share of all participant sentences with a theme.
+    pub all_coverage: f64,
     pub seconds: f64,
 }
 
 pub fn run(a: EvalArgs) -> i32 {
     match evaluate(&a) {
-        Ok(rows) => {
-            println!("| configuration | pain P | pain R | pain F1 | theme acc. | coverage | macro-F1 | time |");
-            println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Ok(Evaluation {
+            rows,
+            coded_pain,
+            coded_any,
+        }) => {
+            println!("| configuration | pain P | pain R | pain F1 | theme acc. | coverage | macro-F1 | pain, all sent. | themed, all sent. | time |");
+            println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for r in &rows {
                 println!(
-                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} s |",
+                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} s |",
                     r.name,
                     r.pain_precision,
                     r.pain_recall,
@@ -62,6 +73,8 @@ pub fn run(a: EvalArgs) -> i32 {
                     r.theme_accuracy,
                     r.theme_coverage,
                     r.theme_macro_f1,
+                    r.all_pain_share,
+                    r.all_coverage,
                     r.seconds
                 );
             }
@@ -69,6 +82,9 @@ pub fn run(a: EvalArgs) -> i32 {
                 println!(
                     "\n{} coded quotes, {} participant sentences in them.",
                     q.quotes, q.sentences
+                );
+                println!(
+                    "Of all participant sentences, the researcher coded {coded_pain:.2} as pain and {coded_any:.2} with any code."
                 );
             }
             if let Some(p) = &a.json {
@@ -87,7 +103,15 @@ pub fn run(a: EvalArgs) -> i32 {
     }
 }
 
-fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
+/// The rows of the table, and the shares of all participant sentences the researcher coded as
+/// pain and with any code (what the "all sentences" columns compare with).
+struct Evaluation {
+    rows: Vec<Scores>,
+    coded_pain: f64,
+    coded_any: f64,
+}
+
+fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
     let codebook =
         load_codebook(a.codebook.as_deref()).map_err(|e| (EXIT_FAILED, e.to_string()))?;
     let gold_text = std::fs::read_to_string(&a.gold).map_err(|e| {
@@ -124,6 +148,23 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
         .flat_map(|p| crate::sentences::utterances(&p.transcript))
         .collect();
     let index = match_quotes(&gold, &utterances);
+    // The researcher's own rates over all sentences of the coded sessions.
+    let (coded_pain, coded_any) = {
+        let sessions: BTreeSet<&str> = gold.iter().map(|g| g.participant.as_str()).collect();
+        let (mut pain, mut any) = (BTreeSet::new(), BTreeSet::new());
+        for (g, hits) in gold.iter().zip(&index) {
+            any.extend(hits.iter().copied());
+            if g.pain {
+                pain.extend(hits.iter().copied());
+            }
+        }
+        let n = utterances
+            .iter()
+            .filter(|u| sessions.contains(u.participant.as_str()))
+            .count()
+            .max(1) as f64;
+        (pain.len() as f64 / n, any.len() as f64 / n)
+    };
 
     let modes: Vec<&str> = match a.mode.as_str() {
         "all" => vec!["keyword", "embedding", "combined"],
@@ -166,6 +207,7 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
             &utterances,
             &tagged.mentions,
             &pain,
+            tagged.untagged.len(),
             &codebook,
             started.elapsed().as_secs_f64(),
         ));
@@ -202,7 +244,11 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
             )?);
         }
     }
-    Ok(rows)
+    Ok(Evaluation {
+        rows,
+        coded_pain,
+        coded_any,
+    })
 }
 
 /// Tags each session with a tagger that learned only from the other sessions' examples (found
@@ -221,6 +267,7 @@ fn learned_row(
     let sessions: BTreeSet<&str> = utterances.iter().map(|u| u.participant.as_str()).collect();
     let mut mentions = Vec::new();
     let mut pain = vec![false; utterances.len()];
+    let mut untagged = 0;
     for s in sessions {
         let train: Vec<Example> = examples
             .iter()
@@ -239,6 +286,7 @@ fn learned_row(
             pain[i] = severity >= 1;
         }
         mentions.extend(tagged.mentions);
+        untagged += tagged.untagged.len();
     }
     Ok(score(
         name,
@@ -247,6 +295,7 @@ fn learned_row(
         utterances,
         &mentions,
         &pain,
+        untagged,
         codebook,
         started.elapsed().as_secs_f64(),
     ))
@@ -324,6 +373,7 @@ fn score(
     us: &[Utterance],
     mentions: &[Mention],
     pain: &[bool],
+    untagged: usize,
     codebook: &Codebook,
     seconds: f64,
 ) -> Scores {
@@ -438,6 +488,8 @@ fn score(
         theme_macro_f1: macro_f1,
         quotes,
         sentences,
+        all_pain_share: pain.iter().filter(|&&p| p).count() as f64 / us.len().max(1) as f64,
+        all_coverage: 1.0 - untagged as f64 / us.len().max(1) as f64,
         seconds,
     }
 }

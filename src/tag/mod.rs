@@ -177,8 +177,10 @@ impl<'a> Tagger<'a> {
             let mut by_meaning: Option<(usize, f32, Method)> = None;
             let mut clear_win = false;
             if let Some(v) = verdict {
-                by_meaning = Some((v.theme, v.score, Method::Examples));
-                clear_win = true;
+                if let Some(t) = v.theme {
+                    by_meaning = Some((t, v.score, Method::Examples));
+                    clear_win = true;
+                }
             } else if let (Some(v), Some(c)) = (vectors.get(i), &self.classifier) {
                 let s = c.score(v);
                 if let Some(t) = s.best {
