@@ -3,9 +3,13 @@
 //! Scoring as `../shared/eval/README.md` defines it, on coded quotes (JSONL lines with
 //! `participant`, `quote`, `tag`, `kind`):
 //! - **pain**: a quote is pain when any of its codes has kind `pain`; precision, recall and F1
-//!   of sowhat's pain flag (severity ≥ 1) on the participant sentences that make up each quote;
+//!   of sowhat's pain flag (the sentence's severity ≥ 1, from cues, a pain theme by meaning or
+//!   the learned pain model) on the participant sentences that make up each quote;
 //! - **themes**: accuracy = the quote's top theme (highest-scored mention among its sentences)
-//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes.
+//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes;
+//! - **whole sessions**: the share of *all* participant sentences flagged pain and given a
+//!   theme, next to the researcher's own shares (sentences in a pain quote, in any quote): a
+//!   tagger can score well on coded quotes and still flood a brief with pain.
 //!
 //! Rows: keyword only, embedding only, combined, and — with `--examples` or
 //! `--cross-validate` — learned from coded quotes of *other* sessions only.
@@ -14,8 +18,8 @@ use crate::analyze::{self, load_codebook, load_embedder};
 use crate::cli::EvalArgs;
 use crate::codebook::Codebook;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::tag::keyword::{fold, tokenize};
-use crate::tag::learn::{self, theme_of, Example};
+use crate::tag::keyword::fold;
+use crate::tag::learn::{self, theme_of, Example, QuoteFinder};
 use crate::tag::{e5, Mode, Tagger};
 use crate::types::{Mention, Utterance};
 use serde::Serialize;
@@ -43,17 +47,25 @@ pub struct Scores {
     pub theme_macro_f1: f64,
     pub quotes: usize,
     pub sentences: usize,
+    /// Share of *all* participant sentences flagged pain (coded or not): what a brief sees.
+    pub all_pain_share: f64,
+    /// Share of all participant sentences with a theme.
+    pub all_coverage: f64,
     pub seconds: f64,
 }
 
 pub fn run(a: EvalArgs) -> i32 {
     match evaluate(&a) {
-        Ok(rows) => {
-            println!("| configuration | pain P | pain R | pain F1 | theme acc. | coverage | macro-F1 | time |");
-            println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Ok(Evaluation {
+            rows,
+            coded_pain,
+            coded_any,
+        }) => {
+            println!("| configuration | pain P | pain R | pain F1 | theme acc. | coverage | macro-F1 | pain, all sent. | themed, all sent. | time |");
+            println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for r in &rows {
                 println!(
-                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} s |",
+                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} s |",
                     r.name,
                     r.pain_precision,
                     r.pain_recall,
@@ -61,6 +73,8 @@ pub fn run(a: EvalArgs) -> i32 {
                     r.theme_accuracy,
                     r.theme_coverage,
                     r.theme_macro_f1,
+                    r.all_pain_share,
+                    r.all_coverage,
                     r.seconds
                 );
             }
@@ -68,6 +82,9 @@ pub fn run(a: EvalArgs) -> i32 {
                 println!(
                     "\n{} coded quotes, {} participant sentences in them.",
                     q.quotes, q.sentences
+                );
+                println!(
+                    "Of all participant sentences, the researcher coded {coded_pain:.2} as pain and {coded_any:.2} with any code."
                 );
             }
             if let Some(p) = &a.json {
@@ -86,7 +103,15 @@ pub fn run(a: EvalArgs) -> i32 {
     }
 }
 
-fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
+/// The rows of the table, and the shares of all participant sentences the researcher coded as
+/// pain and with any code (what the "all sentences" columns compare with).
+struct Evaluation {
+    rows: Vec<Scores>,
+    coded_pain: f64,
+    coded_any: f64,
+}
+
+fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
     let codebook =
         load_codebook(a.codebook.as_deref()).map_err(|e| (EXIT_FAILED, e.to_string()))?;
     let gold_text = std::fs::read_to_string(&a.gold).map_err(|e| {
@@ -123,6 +148,23 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
         .flat_map(|p| crate::sentences::utterances(&p.transcript))
         .collect();
     let index = match_quotes(&gold, &utterances);
+    // The researcher's own rates over all sentences of the coded sessions.
+    let (coded_pain, coded_any) = {
+        let sessions: BTreeSet<&str> = gold.iter().map(|g| g.participant.as_str()).collect();
+        let (mut pain, mut any) = (BTreeSet::new(), BTreeSet::new());
+        for (g, hits) in gold.iter().zip(&index) {
+            any.extend(hits.iter().copied());
+            if g.pain {
+                pain.extend(hits.iter().copied());
+            }
+        }
+        let n = utterances
+            .iter()
+            .filter(|u| sessions.contains(u.participant.as_str()))
+            .count()
+            .max(1) as f64;
+        (pain.len() as f64 / n, any.len() as f64 / n)
+    };
 
     let modes: Vec<&str> = match a.mode.as_str() {
         "all" => vec!["keyword", "embedding", "combined"],
@@ -152,6 +194,7 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
         let tagger =
             Tagger::new(&codebook, embedder.as_ref(), &[], mode).map_err(|e| (EXIT_FAILED, e))?;
         let tagged = tagger.tag(&utterances).map_err(|e| (EXIT_FAILED, e))?;
+        let pain: Vec<bool> = tagged.pain.iter().map(|&s| s >= 1).collect();
         let name = match m {
             "keyword" => "keywords only",
             "embedding" => "embedding only",
@@ -163,7 +206,8 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
             &index,
             &utterances,
             &tagged.mentions,
-            &tagger,
+            &pain,
+            tagged.untagged.len(),
             &codebook,
             started.elapsed().as_secs_f64(),
         ));
@@ -200,10 +244,15 @@ fn evaluate(a: &EvalArgs) -> Result<Vec<Scores>, (i32, String)> {
             )?);
         }
     }
-    Ok(rows)
+    Ok(Evaluation {
+        rows,
+        coded_pain,
+        coded_any,
+    })
 }
 
-/// Tags each session with a tagger that learned only from the other sessions' examples.
+/// Tags each session with a tagger that learned only from the other sessions' examples (found
+/// in the other sessions' sentences for their context: quotes are matched by participant).
 #[allow(clippy::too_many_arguments)]
 fn learned_row(
     name: &str,
@@ -217,31 +266,36 @@ fn learned_row(
 ) -> Result<Scores, (i32, String)> {
     let sessions: BTreeSet<&str> = utterances.iter().map(|u| u.participant.as_str()).collect();
     let mut mentions = Vec::new();
-    let mut last_tagger = None;
+    let mut pain = vec![false; utterances.len()];
+    let mut untagged = 0;
     for s in sessions {
         let train: Vec<Example> = examples
             .iter()
             .filter(|x| x.participant.as_deref() != Some(s))
             .cloned()
             .collect();
-        let tagger =
+        let mut tagger =
             Tagger::new(codebook, Some(e), &train, Mode::Combined).map_err(|e| (EXIT_FAILED, e))?;
-        let mine: Vec<Utterance> = utterances
-            .iter()
-            .filter(|u| u.participant == s)
-            .cloned()
+        tagger.learn(utterances).map_err(|e| (EXIT_FAILED, e))?;
+        let mine: Vec<usize> = (0..utterances.len())
+            .filter(|&i| utterances[i].participant == s)
             .collect();
-        mentions.extend(tagger.tag(&mine).map_err(|e| (EXIT_FAILED, e))?.mentions);
-        last_tagger = Some(tagger);
+        let session: Vec<Utterance> = mine.iter().map(|&i| utterances[i].clone()).collect();
+        let tagged = tagger.tag(&session).map_err(|e| (EXIT_FAILED, e))?;
+        for (&i, &severity) in mine.iter().zip(&tagged.pain) {
+            pain[i] = severity >= 1;
+        }
+        mentions.extend(tagged.mentions);
+        untagged += tagged.untagged.len();
     }
-    let tagger = last_tagger.ok_or((EXIT_FAILED, "no sessions".to_string()))?;
     Ok(score(
         name,
         gold,
         index,
         utterances,
         &mentions,
-        &tagger,
+        &pain,
+        untagged,
         codebook,
         started.elapsed().as_secs_f64(),
     ))
@@ -301,46 +355,13 @@ pub fn read_gold(text: &str, codebook: &Codebook) -> Result<Vec<GoldQuote>, Stri
     Ok(out)
 }
 
-fn word_set(s: &str) -> BTreeSet<String> {
-    tokenize(s).into_iter().map(|t| t.word).collect()
-}
-
 /// For each gold quote, the utterances (same participant) that make it up: each sentence of the
-/// quote is matched to the participant's sentence with the largest word overlap (≥ 0.5).
+/// quote is matched to the participant's sentence with the largest word overlap (≥ 0.5), as
+/// the learner finds coded examples ([`QuoteFinder`]).
 pub fn match_quotes(gold: &[GoldQuote], us: &[Utterance]) -> Vec<Vec<usize>> {
-    let sets: Vec<BTreeSet<String>> = us.iter().map(|u| word_set(&u.text)).collect();
-    let mut by_person: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, u) in us.iter().enumerate() {
-        by_person.entry(u.participant.as_str()).or_default().push(i);
-    }
+    let finder = QuoteFinder::new(us);
     gold.iter()
-        .map(|g| {
-            let mut hits: Vec<usize> = Vec::new();
-            let cands = by_person
-                .get(g.participant.as_str())
-                .cloned()
-                .unwrap_or_default();
-            for r in crate::sentences::split(&g.text) {
-                let qs = word_set(&g.text[r]);
-                if qs.is_empty() {
-                    continue;
-                }
-                let best = cands
-                    .iter()
-                    .map(|&i| {
-                        let inter = qs.intersection(&sets[i]).count() as f64;
-                        let union = qs.union(&sets[i]).count() as f64;
-                        (i, inter / union.max(1.0))
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-                if let Some((i, j)) = best {
-                    if j >= 0.5 && !hits.contains(&i) {
-                        hits.push(i);
-                    }
-                }
-            }
-            hits
-        })
+        .map(|g| finder.find(Some(&g.participant), &g.text))
         .collect()
 }
 
@@ -351,14 +372,20 @@ fn score(
     index: &[Vec<usize>],
     us: &[Utterance],
     mentions: &[Mention],
-    tagger: &Tagger,
+    pain: &[bool],
+    untagged: usize,
     codebook: &Codebook,
     seconds: f64,
 ) -> Scores {
-    // Mentions by utterance (source + text + start identifies it).
+    // Mentions and pain flags by utterance (source + text + start identifies it: a sentence
+    // said twice in a transcript without times counts once).
     let key = |source: &str, text: &str, start: Option<f64>| {
         format!("{source}\u{1}{}\u{1}{:?}", fold(text), start)
     };
+    let mut pain_of: HashMap<String, bool> = HashMap::new();
+    for (u, &p) in us.iter().zip(pain) {
+        *pain_of.entry(key(&u.source, &u.text, u.start)).or_default() |= p;
+    }
     let mut by_utt: HashMap<String, Vec<&Mention>> = HashMap::new();
     for m in mentions {
         by_utt
@@ -388,13 +415,9 @@ fn score(
         for &i in hits {
             let u = &us[i];
             sentences += 1;
-            let ms = by_utt
-                .get(&key(&u.source, &u.text, u.start))
-                .cloned()
-                .unwrap_or_default();
-            let cue = tagger.pain.assess(&u.text).severity;
-            let pain = ms.iter().map(|m| m.pain).max().unwrap_or(0).max(cue) >= 1;
-            match (pain, g.pain) {
+            let k = key(&u.source, &u.text, u.start);
+            let ms = by_utt.get(&k).cloned().unwrap_or_default();
+            match (pain_of[&k], g.pain) {
                 (true, true) => tp += 1,
                 (true, false) => fp += 1,
                 (false, true) => fn_ += 1,
@@ -465,6 +488,8 @@ fn score(
         theme_macro_f1: macro_f1,
         quotes,
         sentences,
+        all_pain_share: pain.iter().filter(|&&p| p).count() as f64 / us.len().max(1) as f64,
+        all_coverage: 1.0 - untagged as f64 / us.len().max(1) as f64,
         seconds,
     }
 }

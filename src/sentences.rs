@@ -1,8 +1,9 @@
 //! Sentences: participant speech cut into the units that get tagged.
 //!
 //! Input: a [`Transcript`] whose segments have roles (see `speakers::roles`). Output: one
-//! [`Utterance`] per participant sentence, with its participant, source, times and the
-//! interviewer's last question before it (context for the taggers).
+//! [`Utterance`] per participant sentence, with its participant, source, times, the
+//! interviewer's last question before it and the participant's turn it belongs to (context for
+//! the taggers).
 //!
 //! The splitter is rule-based and multilingual: a sentence ends at `.`, `!`, `?` (or runs of
 //! them) followed by a space and a capital letter, digit, quote or bracket, unless the dot ends a
@@ -145,6 +146,7 @@ pub fn utterances(t: &Transcript) -> Vec<Utterance> {
                         start,
                         end,
                         question: question.clone(),
+                        turn: Some(seg.text.trim().to_string()),
                         confidence: seg.confidence,
                     });
                 }
@@ -257,6 +259,7 @@ mod tests {
         );
         assert_eq!(u[1].end, Some(20.0));
         assert_eq!(u[1].question.as_deref(), Some("What happened?"));
+        assert_eq!(u[0].turn.as_deref(), Some("It was late. Nobody told me."));
         assert!(u.iter().all(|x| x.participant == "P01"));
     }
 }

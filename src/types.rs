@@ -146,6 +146,9 @@ pub struct Utterance {
     /// The interviewer's question this sentence answers, when there was one (context for tagging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+    /// The participant's whole turn (segment) the sentence comes from: context for tagging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<String>,
     /// Recogniser confidence of the segment it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,

@@ -3,14 +3,15 @@
 //! Stages, each in its own file:
 //! - [`keyword`]: codebook keywords (any language, stems, phrases, negation scope);
 //! - [`embed`]: the embedding classifier over theme prototypes ([`e5`] runs the model);
-//! - [`learn`]: nearest neighbours over the researcher's own coded quotes (`--examples`);
+//! - [`learn`]: ridge regression over the researcher's own coded quotes (`--examples`), with
+//!   the question and the turn around each sentence as features;
 //! - [`pain`]: severity 0–4 from multilingual cues;
 //! - [`discover`]: emergent themes from the sentences no theme claimed.
 //!
 //! [`Tagger::tag`] combines them: a theme found by both keywords and meaning is `both`; by
-//! one of them, `keyword` or `embedding`; learned examples, when given, outrank the codebook
-//! prototypes. One sentence can mention several themes (keywords of two themes), but gets at
-//! most one theme by meaning.
+//! one of them, `keyword` or `embedding`; learned examples, when given, replace the codebook
+//! prototypes (theme by meaning) and add their own pain flag to the cues. One sentence can
+//! mention several themes (keywords of two themes), but gets at most one theme by meaning.
 
 pub mod discover;
 pub mod e5;
@@ -20,7 +21,7 @@ pub mod learn;
 pub mod pain;
 
 use crate::codebook::Codebook;
-use crate::types::{Mention, Method, ThemeKind, Utterance};
+use crate::types::{Mention, Method, Severity, ThemeKind, Utterance};
 use keyword::{tokenize, Matcher};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub struct Tagger<'a> {
     pub pain: pain::Lexicon,
     embedder: Option<&'a e5::Embedder>,
     classifier: Option<embed::Classifier>,
+    /// The researcher's coded quotes (only when the embedder runs).
+    coded: Vec<learn::Coded>,
+    /// The model learned from them, once fitted (see [`Tagger::learn`]).
     learned: Option<learn::Learned>,
     pub mode: Mode,
 }
@@ -51,6 +55,9 @@ pub struct Tagged {
     pub vectors: Vec<Vec<f32>>,
     /// Utterances that got no theme.
     pub untagged: Vec<usize>,
+    /// Per utterance: its pain severity (cues, or the learned pain model), with or without a
+    /// theme.
+    pub pain: Vec<Severity>,
 }
 
 impl<'a> Tagger<'a> {
@@ -72,9 +79,9 @@ impl<'a> Tagger<'a> {
             }
             _ => None,
         };
-        let learned = match embedder {
-            Some(e) if !examples.is_empty() => Some(learn::Learned::new(codebook, examples, e)?),
-            _ => None,
+        let coded = match embedder {
+            Some(_) if !examples.is_empty() => learn::resolve(codebook, examples)?,
+            _ => Vec::new(),
         };
         Ok(Tagger {
             codebook,
@@ -82,15 +89,50 @@ impl<'a> Tagger<'a> {
             pain: pain::Lexicon::builtin(),
             embedder,
             classifier,
-            learned,
+            coded,
+            learned: None,
             mode,
         })
     }
 
+    /// Fits the model of the coded examples, finding each coded quote in `study` (the sentences
+    /// of the interviews) for its question and turn. [`Tagger::tag`] does this itself with the
+    /// sentences it tags; call it first to tag a part of the study (one session) with a model of
+    /// the whole. Without examples, nothing to do.
+    pub fn learn(&mut self, study: &[Utterance]) -> Result<(), String> {
+        self.learned = self.fit(study)?;
+        Ok(())
+    }
+
+    fn fit(&self, study: &[Utterance]) -> Result<Option<learn::Learned>, String> {
+        match self.embedder {
+            Some(e) if !self.coded.is_empty() => Ok(Some(learn::Learned::fit(
+                &self.coded,
+                self.codebook.themes.len(),
+                study,
+                e,
+                &self.pain,
+            )?)),
+            _ => Ok(None),
+        }
+    }
+
     /// Tags every utterance. `utterances` must be in transcript order (context = neighbours).
     pub fn tag(&self, utterances: &[Utterance]) -> Result<Tagged, String> {
+        let fitted;
+        let learned = match &self.learned {
+            Some(l) => Some(l),
+            None => {
+                fitted = self.fit(utterances)?;
+                fitted.as_ref()
+            }
+        };
+        let features = match (self.embedder, learned) {
+            (Some(e), Some(_)) => learn::utterance_features(e, utterances)?,
+            _ => Vec::new(),
+        };
         let vectors = match self.embedder {
-            Some(e) if self.classifier.is_some() || self.learned.is_some() => contextual_vectors(
+            Some(e) if self.classifier.is_some() || learned.is_some() => contextual_vectors(
                 e,
                 utterances,
                 self.classifier
@@ -102,8 +144,17 @@ impl<'a> Tagger<'a> {
         };
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
+        let mut pain = Vec::with_capacity(utterances.len());
         for (i, u) in utterances.iter().enumerate() {
-            let assessment = self.pain.assess(&u.text);
+            let mut assessment = self.pain.assess(&u.text);
+            let verdict = learned.zip(features.get(i)).map(|(l, x)| l.classify(x));
+            // The learned pain flag adds to the cues; it explains itself as learned.
+            if verdict.is_some_and(|v| v.pain) && assessment.severity == 0 {
+                assessment.severity = 1;
+                assessment
+                    .cues
+                    .push("learned: like the pain quotes in your coded examples".into());
+            }
             // Keyword themes.
             let mut kw: Vec<(usize, Vec<String>)> = Vec::new();
             if self.mode != Mode::EmbeddingOnly {
@@ -120,25 +171,21 @@ impl<'a> Tagger<'a> {
                     }
                 }
             }
-            // The theme by meaning: learned examples first, then codebook prototypes; with
-            // whether it also wins under the stricter rule (see `embed::Scores::clear`).
+            // The theme by meaning: the learned model when there is one, else the codebook
+            // prototypes; with whether it also wins under the stricter rule (see
+            // `embed::Scores::clear`).
             let mut by_meaning: Option<(usize, f32, Method)> = None;
             let mut clear_win = false;
-            if let Some(v) = vectors.get(i) {
-                if let Some(l) = &self.learned {
-                    if let Some((t, s)) = l.classify(v) {
-                        by_meaning = Some((t, s, Method::Examples));
-                        clear_win = true;
-                    }
+            if let Some(v) = verdict {
+                if let Some(t) = v.theme {
+                    by_meaning = Some((t, v.score, Method::Examples));
+                    clear_win = true;
                 }
-                if by_meaning.is_none() {
-                    if let Some(c) = &self.classifier {
-                        let s = c.score(v);
-                        if let Some(t) = s.best {
-                            by_meaning = Some((t, s.themes[t], Method::Embedding));
-                            clear_win = s.clear == Some(t);
-                        }
-                    }
+            } else if let (Some(v), Some(c)) = (vectors.get(i), &self.classifier) {
+                let s = c.score(v);
+                if let Some(t) = s.best {
+                    by_meaning = Some((t, s.themes[t], Method::Embedding));
+                    clear_win = s.clear == Some(t);
                 }
             }
             let mut themes: Vec<(usize, f32, Method, Vec<String>)> = Vec::new();
@@ -167,9 +214,9 @@ impl<'a> Tagger<'a> {
                     themes.push((t, s, m, Vec::new()));
                 }
             }
+            let mut severity_here = assessment.severity;
             if themes.is_empty() {
                 untagged.push(i);
-                continue;
             }
             for (t, score, method, kw_cues) in themes {
                 let theme = &self.codebook.themes[t];
@@ -177,8 +224,10 @@ impl<'a> Tagger<'a> {
                 let mut cues = kw_cues;
                 cues.extend(assessment.cues.iter().cloned());
                 // A confident match by meaning to a problem theme is itself evidence of friction
-                // the cues may not name ("the filter is hidden behind three menus").
-                if theme.kind == ThemeKind::Pain
+                // the cues may not name ("the filter is hidden behind three menus"); a learned
+                // model has its own pain flag instead.
+                if learned.is_none()
+                    && theme.kind == ThemeKind::Pain
                     && severity == 0
                     && method != Method::Keyword
                     && !self.pain.is_positive(&u.text)
@@ -186,6 +235,7 @@ impl<'a> Tagger<'a> {
                     severity = 1;
                     cues.push("meaning: close to the theme's problem examples".into());
                 }
+                severity_here = severity_here.max(severity);
                 mentions.push(Mention {
                     participant: u.participant.clone(),
                     source: u.source.clone(),
@@ -200,11 +250,13 @@ impl<'a> Tagger<'a> {
                     cues,
                 });
             }
+            pain.push(severity_here);
         }
         Ok(Tagged {
             mentions,
             vectors,
             untagged,
+            pain,
         })
     }
 }
