@@ -433,20 +433,28 @@ impl CamLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, t, c) = x.dims3()?;
         let d = self.dilation;
-        // linear_local: Conv1d(k=3, dilation d, padding d) via im2col.
-        let padded = x.pad_with_zeros(1, d, d)?;
+        // linear_local: Conv1d(k=3, dilation d, padding d) via im2col. As in
+        // `ConvBn2d`, the taps are row offsets 0, d, 2d of the padded input
+        // flattened to `(B·Tp, C)` (plain block copies, unlike time shifts of a
+        // `(B, T, C)` tensor); the 2d output rows per window that straddle two
+        // windows are dropped.
+        let tp = t + 2 * d;
+        let flat = x
+            .pad_with_zeros(1, d, d)?
+            .reshape((b * tp, c))?
+            .pad_with_zeros(0, 0, 2 * d)?;
         let cols = Tensor::cat(
             &[
-                padded.narrow(1, 0, t)?,
-                padded.narrow(1, d, t)?,
-                padded.narrow(1, 2 * d, t)?,
+                flat.narrow(0, 0, b * tp)?,
+                flat.narrow(0, d, b * tp)?,
+                flat.narrow(0, 2 * d, b * tp)?,
             ],
-            2,
+            1,
         )?;
         let y = cols
-            .reshape((b * t, 3 * c))?
             .matmul(&self.local)?
-            .reshape((b, t, ()))?;
+            .reshape((b, tp, ()))?
+            .narrow(1, 0, t)?;
 
         // Context: x.mean(-1) + seg_pooling(x) (avg_pool1d, kernel = stride = 100,
         // ceil_mode: the last segment averages only the frames it has).
