@@ -165,12 +165,16 @@ fn strided_narrow(
 /// `nn.BatchNorm2d`, folded together, on NHWC input. `freq_stride` is the
 /// stride along frequency (PyTorch `stride=(s, 1)`); the time stride is 1.
 ///
-/// Computed as a partial im2col: the `kernel` time-shifted copies are
-/// concatenated along channels, `A: (B, F+2p, T, k·C)`; the frequency taps
-/// are then row offsets into `A`, so the convolution is
-/// `Σ_kh A[rows shifted by kh] × W[kh]` with `W[kh]: (k·C, O)`.
+/// Computed as im2col + one matmul. Every copy is a plain row-block copy:
+/// candle's `cat` of views that are not row-contiguous (e.g. a time shift
+/// `narrow(2, kw, T)` of an NHWC tensor) falls back to an element-by-element
+/// copy, which cost more than the matmuls. So the input is padded in time to
+/// `Tp = T + 2p` columns and, for each frequency tap `kh`, the rows it reads
+/// are flattened to a `(B·F'·Tp, C)` matrix in which the time tap `kw` is a
+/// plain row offset. The output is computed on the padded `(F', Tp)` grid; the
+/// `Tp − T` columns whose taps straddle two frequency rows are dropped.
 struct ConvBn2d {
-    /// `(k, k·C, O)`: `[kh][kw·C + c][o]`.
+    /// `(k·k·C, O)`: row `(kh·k + kw)·C + c`.
     weight: Tensor,
     /// `(O,)`
     bias: Tensor,
@@ -193,7 +197,7 @@ impl ConvBn2d {
         let (weight, bias) = bn.fold_into(&weight)?;
         let weight = weight
             .permute((2, 3, 1, 0))?
-            .reshape((kernel, kernel * cin, cout))?
+            .reshape((kernel * kernel * cin, cout))?
             .contiguous()?;
         Ok(Self {
             weight,
@@ -203,63 +207,36 @@ impl ConvBn2d {
         })
     }
 
-    /// `(B, F, T, C)` → `(B, ⌈F/s⌉, T, O)`.
+    /// `(B, F, T, C)` → `(B, ⌈F/s⌉, T, O)` (a view: the time axis is a narrow).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, f, t, c) = x.dims4()?;
         let (k, s) = (self.kernel, self.freq_stride);
-        let o = self.weight.dim(2)?;
+        let o = self.weight.dim(1)?;
         let pad = k / 2;
         let f_out = (f + 2 * pad - k) / s + 1;
+        let tp = t + 2 * pad;
         // Zero rows so that every (strided) frequency view fits.
         let extra = (k - 1 + f_out * s).saturating_sub(f + 2 * pad);
-        let fp = f + 2 * pad + extra;
-        let x = x.pad_with_zeros(1, pad, pad + extra)?;
-        let x = if pad > 0 {
-            x.pad_with_zeros(2, pad, pad)?
-        } else {
-            x
-        };
-        let taps = (0..k)
-            .map(|kw| x.narrow(2, kw, t))
-            .collect::<Result<Vec<_>>>()?;
-        let a = if k == 1 {
-            taps[0].contiguous()?
-        } else {
-            Tensor::cat(&taps, 3)?
-        }; // (B, Fp, T, k·C)
-        let mut y: Option<Tensor> = None;
-        let y = if s == 1 {
-            // Row (b, f, t) of the output reads row (b, f + kh, t) of `a`: in the
-            // flattened matrix that is a plain offset of kh·T rows.
-            let a = a.reshape((b * fp * t, k * c))?;
-            let rows = (b * fp - (k - 1)) * t;
-            for kh in 0..k {
-                let part = a.narrow(0, kh * t, rows)?.matmul(&self.weight.get(kh)?)?;
-                y = Some(match y {
-                    Some(acc) => (acc + part)?,
-                    None => part,
-                });
+        let x = x
+            .pad_with_zeros(2, pad, pad)?
+            .pad_with_zeros(1, pad, pad + extra)?; // (B, Fp, Tp, C)
+        let rows = b * f_out * tp;
+        let mut cols = Vec::with_capacity(k * k);
+        for kh in 0..k {
+            let xk = strided_narrow(&x, 1, kh, f_out, s)?
+                .contiguous()?
+                .reshape((rows, c))?
+                // k − 1 zero rows keep the last time-shifted view in bounds.
+                .pad_with_zeros(0, 0, k - 1)?;
+            for kw in 0..k {
+                cols.push(xk.narrow(0, kw, rows)?);
             }
-            // Back to (B, Fp, T, O) and drop the rows that straddle padding.
-            let y = y
-                .unwrap()
-                .pad_with_zeros(0, 0, (k - 1) * t)?
-                .reshape((b, fp, t, o))?;
-            y.narrow(1, 0, f_out)?
-        } else {
-            for kh in 0..k {
-                let rows = strided_narrow(&a, 1, kh, f_out, s)?
-                    .contiguous()?
-                    .reshape((b * f_out * t, k * c))?;
-                let part = rows.matmul(&self.weight.get(kh)?)?;
-                y = Some(match y {
-                    Some(acc) => (acc + part)?,
-                    None => part,
-                });
-            }
-            y.unwrap().reshape((b, f_out, t, o))?
-        };
-        y.broadcast_add(&self.bias)
+        }
+        let a = Tensor::cat(&cols, 1)?; // (B·F'·Tp, k·k·C)
+        a.matmul(&self.weight)?
+            .broadcast_add(&self.bias)?
+            .reshape((b, f_out, tp, o))?
+            .narrow(2, 0, t)
     }
 }
 
@@ -350,8 +327,10 @@ impl Fcm {
         })
     }
 
-    /// `(B, T, 80)` → channels-last `(B, T, 320)`, channel index = c·10 + freq row
-    /// (PyTorch's `reshape(B, C·F, T)` order).
+    /// `(B, T, 80)` → channels-last `(B, T, 320)`, channel index = freq row·32 + c.
+    /// (PyTorch's `reshape(B, C·F, T)` order is c·10 + freq row; producing that
+    /// would be an element-by-element transpose, so [`TdnnLayer::load`] permutes
+    /// its input channels instead.)
     fn forward(&self, feats: &Tensor) -> Result<Tensor> {
         let (b, t, _) = feats.dims3()?;
         let x = feats.transpose(1, 2)?.unsqueeze(3)?; // (B, 80, T, 1)
@@ -360,7 +339,7 @@ impl Fcm {
             x = layer.forward(&x)?;
         }
         let x = self.conv2.forward(&x)?.relu()?; // (B, 10, T, 32)
-        x.permute((0, 2, 3, 1))?.reshape((b, t, Self::OUT_CHANNELS))
+        x.permute((0, 2, 1, 3))?.reshape((b, t, Self::OUT_CHANNELS))
     }
 }
 
@@ -383,6 +362,12 @@ impl TdnnLayer {
 
     fn load(w: &Weights, p: &str, cin: usize, cout: usize) -> Result<Self> {
         let weight = w.get(&format!("{p}.linear.weight"), &[cout, cin, Self::KERNEL])?;
+        // Input channels from PyTorch's (c, freq row) order to the FCM head's (freq row, c).
+        let rows = Fcm::OUT_CHANNELS / Fcm::CHANNELS;
+        let weight = weight
+            .reshape((cout, Fcm::CHANNELS, rows, Self::KERNEL))?
+            .transpose(1, 2)?
+            .reshape((cout, cin, Self::KERNEL))?;
         let bn = BatchNorm::load(w, &format!("{p}.nonlinear.batchnorm"), cout, true)?;
         let (weight, bias) = bn.fold_into(&weight)?;
         let weight = weight
@@ -448,20 +433,28 @@ impl CamLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, t, c) = x.dims3()?;
         let d = self.dilation;
-        // linear_local: Conv1d(k=3, dilation d, padding d) via im2col.
-        let padded = x.pad_with_zeros(1, d, d)?;
+        // linear_local: Conv1d(k=3, dilation d, padding d) via im2col. As in
+        // `ConvBn2d`, the taps are row offsets 0, d, 2d of the padded input
+        // flattened to `(B·Tp, C)` (plain block copies, unlike time shifts of a
+        // `(B, T, C)` tensor); the 2d output rows per window that straddle two
+        // windows are dropped.
+        let tp = t + 2 * d;
+        let flat = x
+            .pad_with_zeros(1, d, d)?
+            .reshape((b * tp, c))?
+            .pad_with_zeros(0, 0, 2 * d)?;
         let cols = Tensor::cat(
             &[
-                padded.narrow(1, 0, t)?,
-                padded.narrow(1, d, t)?,
-                padded.narrow(1, 2 * d, t)?,
+                flat.narrow(0, 0, b * tp)?,
+                flat.narrow(0, d, b * tp)?,
+                flat.narrow(0, 2 * d, b * tp)?,
             ],
-            2,
+            1,
         )?;
         let y = cols
-            .reshape((b * t, 3 * c))?
             .matmul(&self.local)?
-            .reshape((b, t, ()))?;
+            .reshape((b, tp, ()))?
+            .narrow(1, 0, t)?;
 
         // Context: x.mean(-1) + seg_pooling(x) (avg_pool1d, kernel = stride = 100,
         // ceil_mode: the last segment averages only the frames it has).
