@@ -13,7 +13,7 @@ use crate::types::Transcript;
 use std::path::PathBuf;
 
 /// Bumped whenever transcription changes in a way that should invalidate old entries.
-const CACHE_VERSION: &str = "transcribe-v2";
+const CACHE_VERSION: &str = "transcribe-v3";
 
 /// The cache folder.
 pub fn dir() -> PathBuf {

@@ -285,11 +285,7 @@ fn chunk_bounds(n: usize, map: &TimeMap, vad: bool) -> Vec<(usize, usize)> {
         return (0..n).step_by(max).map(|a| (a, (a + max).min(n))).collect();
     }
     // Candidate cuts: the middle of each silence joining two spans.
-    let cuts = map
-        .piece_starts()
-        .into_iter()
-        .skip(1)
-        .map(|b| b - vad::JOIN_GAP / 2);
+    let cuts = map.gap_middles().into_iter();
     let mut bounds = Vec::new();
     let (mut a, mut last_ok) = (0, 0);
     for c in cuts.chain(std::iter::once(n)) {

@@ -15,6 +15,16 @@ use whisper_rs::{WhisperVadContext, WhisperVadContextParams, WhisperVadParams};
 /// Silence put between joined speech spans, in samples (0.1 s).
 pub const JOIN_GAP: usize = (SAMPLE_RATE / 10) as usize;
 
+/// Silence put instead where the recording paused for [`LONG_PAUSE`] or more (1 s). Whisper's
+/// segment times are only good to a few tenths of a second; with 0.1 s between two spans that
+/// are minutes apart, a sentence starting right after the join could be stamped minutes early.
+/// A second of silence makes Whisper end and start segments inside the gap, where the map
+/// sends each to its own side.
+pub const LONG_JOIN_GAP: usize = SAMPLE_RATE as usize;
+
+/// A pause this long in the recording (samples, 3 s) is joined with [`LONG_JOIN_GAP`].
+pub const LONG_PAUSE: usize = 3 * SAMPLE_RATE as usize;
+
 /// A stretch of speech, in samples of the 16 kHz recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -129,15 +139,21 @@ pub struct TimeMap {
 }
 
 impl TimeMap {
-    /// The map for `spans` joined back to back with [`JOIN_GAP`] of silence between them.
-    /// Nothing is copied: [`TimeMap::render`] builds any stretch of the joined audio on demand,
-    /// so a long recording never exists twice in memory.
+    /// The map for `spans` joined back to back with [`JOIN_GAP`] of silence between them
+    /// ([`LONG_JOIN_GAP`] after a long pause). Nothing is copied: [`TimeMap::render`] builds
+    /// any stretch of the joined audio on demand, so a long recording never exists twice in
+    /// memory.
     pub fn from_spans(spans: &[Span]) -> TimeMap {
         let mut pieces = Vec::with_capacity(spans.len());
         let mut at = 0;
         for (i, s) in spans.iter().enumerate() {
             if i > 0 {
-                at += JOIN_GAP;
+                let pause = s.start.saturating_sub(spans[i - 1].end);
+                at += if pause >= LONG_PAUSE {
+                    LONG_JOIN_GAP
+                } else {
+                    JOIN_GAP
+                };
             }
             pieces.push((at, *s));
             at += s.len();
@@ -184,6 +200,17 @@ impl TimeMap {
         self.pieces.iter().map(|(j, _)| *j).collect()
     }
 
+    /// The middle of each joining gap, in joined samples: where chunks may be cut.
+    pub fn gap_middles(&self) -> Vec<usize> {
+        self.pieces
+            .windows(2)
+            .map(|w| {
+                let prev_end = w[0].0 + w[0].1.len();
+                prev_end + (w[1].0 - prev_end) / 2
+            })
+            .collect()
+    }
+
     /// Original time (seconds) of joined time `t` (seconds). A time inside a joining gap snaps
     /// to the end of the span before it when `is_end`, else to the start of the span after it.
     pub fn to_original(&self, t: f64, is_end: bool) -> f64 {
@@ -225,29 +252,52 @@ mod tests {
                 end: 32_000,
             }, // 1–2 s
             Span {
-                start: 80_000,
-                end: 112_000,
-            }, // 5–7 s
+                start: 64_000,
+                end: 96_000,
+            }, // 4–6 s: a 2 s pause, joined with the short gap
         ];
         let (joined, map) = TimeMap::join(&pcm, &spans);
         assert_eq!(joined.len(), 16_000 + JOIN_GAP + 32_000);
         assert_eq!(joined[0], 16_000.0);
-        assert_eq!(joined[16_000 + JOIN_GAP], 80_000.0);
+        assert_eq!(joined[16_000 + JOIN_GAP], 64_000.0);
         assert!((map.to_original(0.5, false) - 1.5).abs() < 1e-9);
-        // 1.1 s (past the first span's 1 s) + 0.1 s gap = second span, 0 s in → 5 s.
-        assert!((map.to_original(1.1, false) - 5.0).abs() < 1e-9);
-        assert!((map.to_original(1.6, false) - 5.5).abs() < 1e-9);
+        // 1.1 s (past the first span's 1 s) + 0.1 s gap = second span, 0 s in → 4 s.
+        assert!((map.to_original(1.1, false) - 4.0).abs() < 1e-9);
+        assert!((map.to_original(1.6, false) - 4.5).abs() < 1e-9);
         // Inside the gap: an end snaps back, a start snaps forward.
         assert!((map.to_original(1.05, true) - 2.0).abs() < 1e-9);
-        assert!((map.to_original(1.05, false) - 5.0).abs() < 1e-9);
+        assert!((map.to_original(1.05, false) - 4.0).abs() < 1e-9);
         // Past the end stays at the last span's end.
-        assert!((map.to_original(99.0, true) - 7.0).abs() < 1e-9);
+        assert!((map.to_original(99.0, true) - 6.0).abs() < 1e-9);
+        assert_eq!(map.gap_middles(), vec![16_000 + JOIN_GAP / 2]);
         // Rendering a stretch equals slicing the joined buffer.
         assert_eq!(map.joined_len(), joined.len());
         assert_eq!(
             map.render(&pcm, 15_000, 20_000),
             joined[15_000..20_000].to_vec()
         );
+    }
+
+    #[test]
+    fn a_long_pause_gets_a_second_of_silence() {
+        // Speech at 1–2 s and 3 601–3 602 s: an hour apart.
+        let spans = [
+            Span {
+                start: 16_000,
+                end: 32_000,
+            },
+            Span {
+                start: 3_601 * 16_000,
+                end: 3_602 * 16_000,
+            },
+        ];
+        let map = TimeMap::from_spans(&spans);
+        assert_eq!(map.joined_len(), 16_000 + LONG_JOIN_GAP + 16_000);
+        // Whisper stamping the second sentence up to half a second early still lands in the
+        // gap, so it keeps its own time instead of moving an hour back.
+        assert!((map.to_original(1.5, false) - 3_601.0).abs() < 1e-9);
+        assert!((map.to_original(1.0 + 1.0 + 0.25, false) - 3_601.25).abs() < 1e-9);
+        assert_eq!(map.gap_middles(), vec![16_000 + LONG_JOIN_GAP / 2]);
     }
 
     #[test]
