@@ -253,7 +253,7 @@ fn done_line(d: &Done, out_dir: &Path) -> String {
 fn write_transcript(t: &Transcript, opts: &BatchOptions, out_dir: &Path) -> Result<()> {
     match &opts.redact {
         Some(r) => {
-            let shown = r.transcript(t, &mut crate::redact::Counts::default());
+            let shown = r.transcript(t, &mut crate::redact::Counts::default())?;
             transcript::write_all(&shown, out_dir)?
         }
         None => transcript::write_all(t, out_dir)?,

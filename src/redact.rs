@@ -70,12 +70,6 @@ impl Counts {
         *self.0.entry(k).or_insert(0) += 1;
     }
 
-    pub fn merge(&mut self, other: &Counts) {
-        for (k, n) in &other.0 {
-            *self.0.entry(*k).or_insert(0) += n;
-        }
-    }
-
     pub fn total(&self) -> usize {
         self.0.values().sum()
     }
@@ -316,19 +310,23 @@ impl Redactor {
         out
     }
 
-    /// A transcript with its text, speaker labels, id and source redacted.
-    pub fn transcript(&self, t: &Transcript, counts: &mut Counts) -> Transcript {
-        let mut t = t.clone();
-        for s in &mut t.segments {
-            s.text = self.text(&s.text, counts);
-            if let Some(crate::types::Speaker::Label(l)) = &mut s.speaker {
-                *l = self.text(l, &mut Counts::default());
-            }
-        }
-        let mut ignore = Counts::default();
-        t.id = self.id(&t.id, &mut ignore);
-        t.source = self.name_text(&t.source, &mut ignore);
-        t
+    /// A transcript on its own (as the batch writes it) with its text, speaker labels, id and
+    /// source redacted; what was said is counted.
+    pub fn transcript(&self, t: &Transcript, counts: &mut Counts) -> Result<Transcript> {
+        let ids = HashMap::from([(t.id.clone(), self.id(&t.id, &mut Counts::default()))]);
+        self.transcript_with(t, &ids, counts)
+    }
+
+    /// The one way a transcript is redacted: every string through [`Redactor::walk`].
+    fn transcript_with(
+        &self,
+        t: &Transcript,
+        ids: &HashMap<String, String>,
+        counts: &mut Counts,
+    ) -> Result<Transcript> {
+        let mut v = serde_json::to_value(t).map_err(json_error)?;
+        self.walk(&mut v, ids, counts, false);
+        serde_json::from_value(v).map_err(json_error)
     }
 
     /// A file-name-safe id with listed names replaced by `redacted` (`Interview-Anna` →
@@ -374,12 +372,10 @@ impl Redactor {
             ids.insert(id, unique);
         }
         let mut counts = Counts::default();
-        let mut out = Vec::with_capacity(transcripts.len());
-        for t in transcripts {
-            let mut v = serde_json::to_value(t).map_err(json_error)?;
-            self.walk(&mut v, &ids, &mut counts, false);
-            out.push(serde_json::from_value(v).map_err(json_error)?);
-        }
+        let out = transcripts
+            .iter()
+            .map(|t| self.transcript_with(t, &ids, &mut counts))
+            .collect::<Result<Vec<_>>>()?;
         let mut v = serde_json::to_value(insights).map_err(json_error)?;
         self.walk(&mut v, &ids, &mut Counts::default(), false);
         let mut insights: Insights = serde_json::from_value(v).map_err(json_error)?;
@@ -718,16 +714,7 @@ mod tests {
     fn ids_stay_file_safe_and_apart() {
         use crate::types::*;
         let r = Redactor::new(&["Anna".to_string(), "Bob".to_string()]);
-        let mut ins = Insights {
-            schema: INSIGHTS_SCHEMA.into(),
-            study: Study::default(),
-            participants: vec![],
-            themes: vec![],
-            stories: vec![],
-            mentions: vec![],
-            saturation: Saturation::default(),
-            failures: vec![],
-        };
+        let mut ins = Insights::default();
         let mut ts = Vec::new();
         for who in ["Anna", "Bob"] {
             ins.participants.push(Participant {

@@ -351,6 +351,22 @@ pub struct Insights {
     pub failures: Vec<Failure>,
 }
 
+impl Default for Insights {
+    /// An empty analysis: no participants, themes or stories yet.
+    fn default() -> Self {
+        Insights {
+            schema: INSIGHTS_SCHEMA.to_string(),
+            study: Study::default(),
+            participants: Vec::new(),
+            themes: Vec::new(),
+            stories: Vec::new(),
+            mentions: Vec::new(),
+            saturation: Saturation::default(),
+            failures: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,11 +195,6 @@ impl TimeMap {
         }
     }
 
-    /// Where each span starts in the joined buffer, in samples.
-    pub fn piece_starts(&self) -> Vec<usize> {
-        self.pieces.iter().map(|(j, _)| *j).collect()
-    }
-
     /// The middle of each joining gap, in joined samples: where chunks may be cut.
     pub fn gap_middles(&self) -> Vec<usize> {
         self.pieces

@@ -318,8 +318,8 @@ fn a_folder_of_200_short_recordings_works() {
         sowhat::audio::write_wav_16k(&inp.join(format!("clip-{i:03}.wav")), &samples).unwrap();
     }
     let out = dir.path().join("out");
-    let o = sowhat(
-        &[
+    let transcribe = |extra: &[&str]| {
+        let mut args = vec![
             "transcribe",
             inp.to_str().unwrap(),
             "-o",
@@ -328,10 +328,11 @@ fn a_folder_of_200_short_recordings_works() {
             "tiny.en",
             "--speakers",
             "1",
-            "--quiet",
-        ],
-        &dir.path().join("cache"),
-    );
+        ];
+        args.extend_from_slice(extra);
+        sowhat(&args, &dir.path().join("cache"))
+    };
+    let o = transcribe(&["--quiet"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("200 of 200 recordings transcribed"), "{err}");
@@ -354,18 +355,6 @@ fn a_folder_of_200_short_recordings_works() {
     );
     assert_eq!(with_words, speech_with_words, "words in noise");
     // A rerun finds all 200 in the cache.
-    let o = sowhat(
-        &[
-            "transcribe",
-            inp.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--model",
-            "tiny.en",
-            "--speakers",
-            "1",
-        ],
-        &dir.path().join("cache"),
-    );
+    let o = transcribe(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

@@ -1805,16 +1805,7 @@ mod tests {
 
     #[test]
     fn empty_insights_render_a_sensible_page() {
-        let ins = Insights {
-            schema: INSIGHTS_SCHEMA.into(),
-            study: Study::default(),
-            participants: vec![],
-            themes: vec![],
-            stories: vec![],
-            mentions: vec![],
-            saturation: Saturation::default(),
-            failures: vec![],
-        };
+        let ins = Insights::default();
         let html = render(&ins, &BriefOptions::default());
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.ends_with("</html>\n"));

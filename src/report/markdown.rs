@@ -1020,16 +1020,7 @@ mod tests {
 
     #[test]
     fn empty_insights_say_no_theme_passed() {
-        let ins = Insights {
-            schema: INSIGHTS_SCHEMA.into(),
-            study: Study::default(),
-            participants: vec![],
-            themes: vec![],
-            stories: vec![],
-            mentions: vec![],
-            saturation: Saturation::default(),
-            failures: vec![],
-        };
+        let ins = Insights::default();
         let md = render(&ins, &BriefOptions::default());
         assert!(md.starts_with("# Insight brief\n"));
         assert!(

@@ -1875,16 +1875,7 @@ mod tests {
             std::fs::write(out, &cases[0].1).unwrap();
         }
         // An almost empty study must validate too (no themes, participants, stories, transcripts).
-        let empty = Insights {
-            schema: INSIGHTS_SCHEMA.into(),
-            study: Study::default(),
-            participants: vec![],
-            themes: vec![],
-            stories: vec![],
-            mentions: vec![],
-            saturation: Saturation::default(),
-            failures: vec![],
-        };
+        let empty = Insights::default();
         cases.push(("empty", write(&empty, &[]).unwrap()));
         let dir = std::env::temp_dir().join(format!("qdpx-xsd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
