@@ -280,12 +280,7 @@ fn recentre(kept: &[usize], embeddings: &[Vec<f32>], dim: usize) -> Vec<f32> {
     let mut mean = vec![0f64; dim];
     for &i in kept {
         let e = &embeddings[i];
-        let norm = e
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = norm64(e);
         for (m, &x) in mean.iter_mut().zip(e) {
             *m += x as f64 / norm;
         }
@@ -296,12 +291,7 @@ fn recentre(kept: &[usize], embeddings: &[Vec<f32>], dim: usize) -> Vec<f32> {
     let mut out = vec![0f32; n * dim];
     for (r, &i) in kept.iter().enumerate() {
         let e = &embeddings[i];
-        let norm = e
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = norm64(e);
         let row = &mut out[r * dim..(r + 1) * dim];
         let mut s = 0f64;
         for k in 0..dim {
@@ -336,15 +326,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
 
+/// L2 norm in f64, never below 1e-12 (so dividing by it is safe).
+fn norm64(v: &[f32]) -> f64 {
+    v.iter()
+        .map(|&x| (x as f64) * (x as f64))
+        .sum::<f64>()
+        .sqrt()
+        .max(1e-12)
+}
+
 fn mean_cos_to_centroid(rows: &[&[f32]], dim: usize) -> f32 {
     let mut c = vec![0f64; dim];
     for r in rows {
-        let norm = r
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = norm64(r);
         for (ci, &x) in c.iter_mut().zip(r.iter()) {
             *ci += x as f64 / norm;
         }
@@ -352,12 +346,7 @@ fn mean_cos_to_centroid(rows: &[&[f32]], dim: usize) -> f32 {
     let cn = c.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
     let mut tot = 0f64;
     for r in rows {
-        let norm = r
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = norm64(r);
         let d: f64 = r.iter().zip(&c).map(|(&x, &y)| x as f64 * y).sum();
         tot += d / (norm * cn);
     }
@@ -376,12 +365,7 @@ fn closest_to_centroid(rows: &[&[f32]], dim: usize) -> usize {
     let mut best = 0;
     let mut best_s = f64::NEG_INFINITY;
     for (p, r) in rows.iter().enumerate() {
-        let norm = r
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = norm64(r);
         let s: f64 = r.iter().zip(&c).map(|(&x, &y)| x as f64 * y).sum::<f64>() / norm;
         if s > best_s {
             best_s = s;
