@@ -181,12 +181,21 @@ impl Redactor {
         })?;
         let text = crate::transcript::read::decode_text(&bytes)
             .map_err(|e| Error::input_fix(path, e, "save the list of names as UTF-8 text"))?;
-        Ok(text
+        let names: Vec<String> = text
             .lines()
             .map(|l| l.split('#').next().unwrap_or("").trim())
             .filter(|l| !l.is_empty())
             .map(str::to_string)
-            .collect())
+            .collect();
+        if names.is_empty() {
+            // Asked for names and got none: redacting without them would look done and not be.
+            return Err(Error::input_fix(
+                path,
+                "the list of names is empty",
+                "write one name per line (UTF-8 text), or use --redact without a list",
+            ));
+        }
+        Ok(names)
     }
 
     /// `text` with every personal detail replaced; each replacement is counted.
@@ -748,6 +757,20 @@ mod tests {
         assert_eq!(ins.participants[0].source, "in/Interview [name].m4a");
         assert_eq!(counts.get(Kind::Name), 2);
         assert!(ins.study.redaction.as_deref().unwrap().contains("2 names"));
+    }
+
+    #[test]
+    fn an_empty_list_of_names_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("names.txt");
+        std::fs::write(&p, "# nobody yet\n\n").unwrap();
+        let e = Redactor::read_names(&p).unwrap_err().to_string();
+        assert!(e.contains("names.txt") && e.contains("empty"), "{e}");
+        std::fs::write(&p, "Anna # participant\nJonas Petraitis\n").unwrap();
+        assert_eq!(
+            Redactor::read_names(&p).unwrap(),
+            ["Anna", "Jonas Petraitis"]
+        );
     }
 
     #[test]
