@@ -119,6 +119,13 @@ pub fn decode_text(bytes: &[u8]) -> std::result::Result<String, String> {
 }
 
 fn utf16(bytes: &[u8], f: fn([u8; 2]) -> u16) -> std::result::Result<String, String> {
+    if bytes.len() % 2 == 1 {
+        // Half a character at the end: the file was cut off (or is not UTF-16).
+        return Err(format!(
+            "UTF-16 text with an odd number of bytes ({}): the file looks cut off",
+            bytes.len()
+        ));
+    }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|b| f([b[0], b[1]])).collect();
     String::from_utf16(&units).map_err(|_| "invalid UTF-16 text".to_string())
 }
@@ -575,6 +582,15 @@ mod tests {
             assert_eq!(s[1].text, "Dostawa się spóźniła.");
         }
         assert!(decode_text(&[0x41, 0xFF, 0x42, 0x43, 0x44]).is_err());
+        // A UTF-16 file cut off mid-character is an error, not a silently shorter text.
+        let mut cut = vec![0xFF, 0xFE];
+        cut.extend(plain.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        cut.pop();
+        let e = decode_text(&cut).unwrap_err();
+        assert!(
+            e.contains("odd number of bytes") && e.contains("cut off"),
+            "{e}"
+        );
     }
 
     #[test]
