@@ -497,8 +497,10 @@ fn finish(
             return EXIT_FAILED;
         }
     }
-    if let Err(e) = crate::report::write_all(&insights, &transcripts, out) {
-        eprintln!("error: {e}");
+    if let Err(errors) = crate::report::write_all(&insights, &transcripts, out) {
+        for e in errors {
+            eprintln!("error: {e}");
+        }
         return EXIT_FAILED;
     }
     summary(&insights, out);

@@ -262,8 +262,9 @@ fn a_read_only_output_folder_gets_a_clear_error() {
 #[test]
 fn a_full_disk_gets_a_clear_error_and_leaves_no_half_written_file() {
     let dir = tempfile::tempdir().unwrap();
-    // Room for the transcripts but not for every report.
-    let (o, keep) = analyze_into_mount("size=900k", dir.path());
+    // Room for the transcripts (≈ 600 KB) and the briefs (≈ 40 KB), not for insights.json
+    // (≈ 230 KB), which is written first.
+    let (o, keep) = analyze_into_mount("size=700k", dir.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("the disk is full"), "{err}");
@@ -271,6 +272,12 @@ fn a_full_disk_gets_a_clear_error_and_leaves_no_half_written_file() {
     // Whatever was written is whole: no temporary files, every JSON parses.
     let files = all_outputs(&keep);
     assert!(!files.is_empty(), "nothing fitted: make the mount larger");
+    // A report that did not fit does not stop the smaller ones after it.
+    assert!(err.contains("insights.json"), "{err}");
+    assert!(
+        keep.join("brief.md").exists() && keep.join("brief.html").exists(),
+        "{err}"
+    );
     for (p, text) in &files {
         let name = p.file_name().unwrap().to_string_lossy();
         assert!(

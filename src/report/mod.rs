@@ -81,36 +81,47 @@ fn relative_path(target: &Path, base: &Path) -> Option<String> {
 }
 
 /// Writes brief.md, brief.html, insights.json, mentions.csv and project.qdpx into `out`.
-/// Returns the paths written.
+/// Every report is attempted even when an earlier one fails (on a full disk a smaller file may
+/// still fit), each atomically. Returns the paths written, or every error met.
 pub fn write_all(
     insights: &Insights,
     transcripts: &[Transcript],
     out: &Path,
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
+) -> std::result::Result<Vec<PathBuf>, Vec<Error>> {
+    std::fs::create_dir_all(out).map_err(|e| vec![Error::output(out, e)])?;
     let opts = BriefOptions {
         top: 7,
         media: media_links(insights, out),
     };
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+    let (mut written, mut errors) = (Vec::new(), Vec::new());
+    let mut put = |name: &str, bytes: Result<Vec<u8>>| {
         let p = out.join(name);
-        crate::fsutil::write_atomic(&p, bytes)?;
-        written.push(p);
-        Ok(())
+        match bytes.and_then(|b| crate::fsutil::write_atomic(&p, &b)) {
+            Ok(()) => written.push(p),
+            Err(e) => errors.push(e),
+        }
     };
     let json = serde_json::to_string_pretty(insights).expect("insights serialise");
-    put("insights.json", json.as_bytes())?;
-    put("brief.md", markdown::render(insights, &opts).as_bytes())?;
-    put("brief.html", html::render(insights, &opts).as_bytes())?;
+    put("insights.json", Ok(json.into_bytes()));
+    put(
+        "brief.md",
+        Ok(markdown::render(insights, &opts).into_bytes()),
+    );
+    put("brief.html", Ok(html::render(insights, &opts).into_bytes()));
     put(
         "mentions.csv",
-        &csv::write_mentions(&insights.mentions, &insights.themes),
-    )?;
-    let qdpx = qdpx::write(insights, transcripts)
-        .map_err(|e| Error::output(&out.join("project.qdpx"), std::io::Error::other(e)))?;
-    put("project.qdpx", &qdpx)?;
-    Ok(written)
+        Ok(csv::write_mentions(&insights.mentions, &insights.themes)),
+    );
+    put(
+        "project.qdpx",
+        qdpx::write(insights, transcripts)
+            .map_err(|e| Error::output(&out.join("project.qdpx"), std::io::Error::other(e))),
+    );
+    if errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
