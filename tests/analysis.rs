@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{sowhat, stderr};
+use common::{participant_ids, sowhat, stderr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -74,12 +74,7 @@ fn interviewer_speech_is_never_a_participant_mention() {
             "the moderator's words were quoted: {text}"
         );
     }
-    let ids: Vec<&str> = v["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
+    let ids = participant_ids(v);
     assert_eq!(ids.len(), 9, "{ids:?}");
 }
 

@@ -156,12 +156,7 @@ fn redact_removes_personal_details_from_every_output() {
         v["mentions"].as_array().unwrap().len(),
         p["mentions"].as_array().unwrap().len()
     );
-    let ids: Vec<&str> = v["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
+    let ids = participant_ids(&v);
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();

@@ -90,3 +90,13 @@ pub fn transcribe_one(input: &Path, dir: &Path, extra: &[&str]) -> (Output, std:
     args.extend_from_slice(extra);
     (sowhat(&args, &dir.join("c")), out)
 }
+
+/// The participant ids of an `insights.json`, in order.
+pub fn participant_ids(insights: &serde_json::Value) -> Vec<&str> {
+    insights["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| p["id"].as_str().expect("participant id"))
+        .collect()
+}
