@@ -160,7 +160,8 @@ pub struct AnalysisFlags {
     #[arg(long, value_name = "FILE")]
     pub codebook: Option<PathBuf>,
 
-    /// The speaker label to treat as the interviewer (e.g. "Anna K.").
+    /// The speaker label to treat as the interviewer (e.g. "Anna K."). A transcript without
+    /// that speaker gets a warning and its roles from its labels or the evidence.
     #[arg(long, value_name = "NAME")]
     pub interviewer: Option<String>,
 

@@ -9,6 +9,7 @@ use crate::cli::{
 use crate::error::Error;
 use crate::models::{self, fetch};
 use crate::redact::Redactor;
+use crate::speakers::roles::RoleMethod;
 use crate::transcribe::Settings;
 use crate::types::{Failure, Insights, Transcript};
 use std::path::{Path, PathBuf};
@@ -453,6 +454,25 @@ fn finish(
         }
     };
     for p in &prepared {
+        let method = p.roles.method;
+        if let (Some(flag), false) = (&opts.interviewer, method == RoleMethod::Flag) {
+            let labels: Vec<String> = p
+                .roles
+                .evidence
+                .iter()
+                .map(|e| format!("{:?}", e.label))
+                .collect();
+            eprintln!(
+                "warning: {}: no speaker {flag:?} (its speakers: {}); the interviewer was chosen {}",
+                crate::report::file_name(&p.transcript.source),
+                if labels.is_empty() { "none".to_string() } else { labels.join(", ") },
+                match method {
+                    RoleMethod::Label => "by its speaker label",
+                    RoleMethod::Evidence => "from who asks, starts and talks less",
+                    _ => "as nobody (one speaker)",
+                }
+            );
+        }
         if let Some(who) = &p.roles.interviewer {
             if p.roles.confidence < 0.7 {
                 eprintln!(

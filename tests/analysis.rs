@@ -248,3 +248,35 @@ fn codebook_commands_show_init_and_check_with_line_numbers() {
     let e = stderr(&o);
     assert!(e.contains("line ") && e.contains("painful"), "{e}");
 }
+
+#[test]
+fn an_interviewer_name_no_transcript_has_is_a_warning_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            serdif().join("transcripts/P1.txt").to_str().unwrap(),
+            "--keywords-only",
+            "--interviewer",
+            "Nobody",
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            r#"warning: P1.txt: no speaker "Nobody" (its speakers: "Moderator", "Participant")"#
+        ),
+        "{err}"
+    );
+    // The labelled moderator is still the interviewer.
+    assert_eq!(
+        participant_ids(&read_json(&out.join("insights.json"))),
+        ["P1"]
+    );
+}
