@@ -10,7 +10,8 @@
 //! - **severity** 0–4 = the strongest evidence;
 //! - **keep** when prevalence ≥ 30 %, or severity ≥ 3 from one participant (flagged "single
 //!   source"), or severity ≥ 2 from at least two participants; drop the rest with the reason;
-//! - **priority** = prevalence × severity; kept themes first, by priority, then prevalence.
+//! - **priority** = prevalence × severity; kept themes first, by priority, then prevalence,
+//!   then problems before other kinds.
 
 use crate::types::{Mention, Origin, Severity, ThemeKind, ThemeStats, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
@@ -214,6 +215,9 @@ pub fn apply(
             .cmp(&(b.verdict != Verdict::Keep))
             .then(b.priority.total_cmp(&a.priority))
             .then(b.prevalence.total_cmp(&a.prevalence))
+            // At equal priority and reach, problems before the rest: they are what the team
+            // has to act on.
+            .then((a.kind != ThemeKind::Pain).cmp(&(b.kind != ThemeKind::Pain)))
             .then(b.mentions.cmp(&a.mentions))
             .then(a.id.cmp(&b.id))
     });
@@ -343,12 +347,14 @@ mod tests {
     }
 
     #[test]
-    fn order_is_kept_first_then_priority_then_prevalence_then_id() {
+    fn order_is_kept_first_then_priority_then_prevalence_then_kind_then_id() {
         use ThemeKind::*;
         let mut ms = vec![];
         for p in ["P01", "P02", "P03", "P04"] {
             ms.push(m(p, "b", Pain, 2)); // 0.4 × 2 = 0.8
             ms.push(m(p, "c", Pain, 2)); // tie with b, broken by id
+            ms.push(m(p, "d", Delight, 2)); // tie too, more mentions, but not a problem
+            ms.push(m(p, "d", Delight, 2));
         }
         ms.push(m("P01", "a", Pain, 4)); // 0.1 × 4 = 0.4, single source
         ms.push(m("P05", "z", Pain, 1)); // dropped
@@ -358,12 +364,13 @@ mod tests {
                 info("a", Pain),
                 info("b", Pain),
                 info("c", Pain),
+                info("d", Delight),
                 info("z", Pain),
             ],
             10,
         );
         let ids: Vec<&str> = s.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["b", "c", "a", "z"]);
+        assert_eq!(ids, ["b", "c", "d", "a", "z"]);
     }
 
     #[test]

@@ -271,6 +271,19 @@ pub fn utterance_features(e: &Embedder, us: &[Utterance]) -> Result<Vec<Vec<f32>
     features(e, &cs)
 }
 
+/// The sentence and its turn from [`utterance_features`], added and normalised: the sentence
+/// in the words around it (the sentence alone when it has no turn).
+pub fn sentence_with_turn(x: &[f32]) -> Vec<f32> {
+    let mut v: Vec<f32> = x[..DIM]
+        .iter()
+        .zip(&x[2 * DIM..3 * DIM])
+        .map(|(s, t)| s + t)
+        .collect();
+    let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|a| *a /= norm);
+    v
+}
+
 /// One training sentence.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -563,14 +576,14 @@ fn held_out(
 
 /// A linear model: `output[k] = b[k] + Σ_j x[j]·w[j][k]`.
 #[derive(Debug, Clone)]
-struct Linear {
+pub(crate) struct Linear {
     /// Row-major, one row of `b.len()` weights per input.
     w: Vec<f32>,
     b: Vec<f32>,
 }
 
 impl Linear {
-    fn predict(&self, x: &[f32]) -> Vec<f32> {
+    pub(crate) fn predict(&self, x: &[f32]) -> Vec<f32> {
         let mut out = self.b.clone();
         for (&xj, wj) in x.iter().zip(self.w.chunks_exact(self.b.len())) {
             if xj != 0.0 {
@@ -581,6 +594,17 @@ impl Linear {
         }
         out
     }
+}
+
+/// Plain ridge regression of `targets` on `xs` (every row weighing 1), penalty `lambda`.
+pub(crate) fn fit_ridge(
+    xs: &[&[f32]],
+    targets: &[Vec<f32>],
+    lambda: f64,
+) -> Result<Linear, String> {
+    let gram = Gram::new(xs)?;
+    let all: Vec<usize> = (0..xs.len()).collect();
+    ridge(xs, &gram, &all, targets, &vec![1.0; xs.len()], lambda)
 }
 
 /// Gram matrix of feature rows (`k[i][j] = (x_i − m)·(x_j − m)`, shifted by the mean `m` of

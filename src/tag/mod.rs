@@ -5,6 +5,7 @@
 //! - [`embed`]: the embedding classifier over theme prototypes ([`e5`] runs the model);
 //! - [`learn`]: ridge regression over the researcher's own coded quotes (`--examples`), with
 //!   the question and the turn around each sentence as features;
+//! - [`refine`]: self-training that teaches the codebook prototypes the study's context;
 //! - [`pain`]: severity 0–4 from multilingual cues;
 //! - [`discover`]: emergent themes from the sentences no theme claimed.
 //!
@@ -19,6 +20,7 @@ pub mod embed;
 pub mod keyword;
 pub mod learn;
 pub mod pain;
+pub mod refine;
 
 use crate::codebook::Codebook;
 use crate::types::{Mention, Method, Severity, ThemeKind, Utterance};
@@ -127,8 +129,10 @@ impl<'a> Tagger<'a> {
                 fitted.as_ref()
             }
         };
-        let features = match (self.embedder, learned) {
-            (Some(e), Some(_)) => learn::utterance_features(e, utterances)?,
+        let features = match self.embedder {
+            Some(e) if self.classifier.is_some() || learned.is_some() => {
+                learn::utterance_features(e, utterances)?
+            }
             _ => Vec::new(),
         };
         let vectors = match self.embedder {
@@ -142,6 +146,32 @@ impl<'a> Tagger<'a> {
             )?,
             _ => Vec::new(),
         };
+        // The codebook prototypes' verdicts (without learned examples), refined by self-training
+        // on the study's own clearest matches.
+        let prototype: Vec<Option<embed::Scores>> = match (&self.classifier, learned) {
+            (Some(c), None) => vectors.iter().map(|v| Some(c.score(v))).collect(),
+            _ => Vec::new(),
+        };
+        let refined = if prototype.is_empty() {
+            None
+        } else {
+            let picks: Vec<Option<refine::Pick>> = prototype
+                .iter()
+                .map(|s| {
+                    let s = s.as_ref()?;
+                    let t = s.best?;
+                    let runner_up = (s.themes.iter().enumerate())
+                        .filter(|&(k, _)| k != t)
+                        .map(|(_, &x)| x)
+                        .fold(f32::MIN, f32::max);
+                    Some(refine::Pick {
+                        theme: t,
+                        lead: s.themes[t] - runner_up,
+                    })
+                })
+                .collect();
+            refine::self_train(&features, &picks, self.codebook.themes.len())?
+        };
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
         let mut pain = Vec::with_capacity(utterances.len());
@@ -154,6 +184,22 @@ impl<'a> Tagger<'a> {
                 assessment
                     .cues
                     .push("learned: like the pain quotes in your coded examples".into());
+            }
+            // Without learned examples, a sentence (with its turn) nearer the codebook's problem
+            // themes than its others is friction the cues may not name ("the lag, not sure what
+            // it means").
+            let lean = match (&self.classifier, learned, features.get(i)) {
+                (Some(c), None, Some(x)) => c.pain_lean(&learn::sentence_with_turn(x)),
+                _ => None,
+            };
+            if lean.is_some_and(|l| l > 0.0)
+                && assessment.severity == 0
+                && !self.pain.is_positive(&u.text)
+            {
+                assessment.severity = 1;
+                assessment
+                    .cues
+                    .push("meaning: nearer the codebook's problem themes than its others".into());
             }
             // Keyword themes.
             let mut kw: Vec<(usize, Vec<String>)> = Vec::new();
@@ -181,11 +227,20 @@ impl<'a> Tagger<'a> {
                     by_meaning = Some((t, v.score, Method::Examples));
                     clear_win = true;
                 }
-            } else if let (Some(v), Some(c)) = (vectors.get(i), &self.classifier) {
-                let s = c.score(v);
-                if let Some(t) = s.best {
-                    by_meaning = Some((t, s.themes[t], Method::Embedding));
-                    clear_win = s.clear == Some(t);
+            } else if let Some(Some(s)) = prototype.get(i) {
+                let refined = refined.as_ref().and_then(|r| r[i]);
+                match (s.best, refined) {
+                    // The self-trained theme; "clear" stays the prototypes' judgement of how
+                    // plainly the sentence is about some theme.
+                    (Some(_), Some((t, score))) => {
+                        by_meaning = Some((t, score, Method::Embedding));
+                        clear_win = s.clear.is_some();
+                    }
+                    (Some(t), None) => {
+                        by_meaning = Some((t, s.themes[t], Method::Embedding));
+                        clear_win = s.clear == Some(t);
+                    }
+                    (None, _) => {}
                 }
             }
             let mut themes: Vec<(usize, f32, Method, Vec<String>)> = Vec::new();
@@ -224,9 +279,11 @@ impl<'a> Tagger<'a> {
                 let mut cues = kw_cues;
                 cues.extend(assessment.cues.iter().cloned());
                 // A confident match by meaning to a problem theme is itself evidence of friction
-                // the cues may not name ("the filter is hidden behind three menus"); a learned
+                // the cues may not name ("the filter is hidden behind three menus"), when the
+                // codebook has no other themes to lean against (see `lean` above); a learned
                 // model has its own pain flag instead.
                 if learned.is_none()
+                    && lean.is_none()
                     && theme.kind == ThemeKind::Pain
                     && severity == 0
                     && method != Method::Keyword
