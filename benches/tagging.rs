@@ -3,8 +3,9 @@
 //!
 //! `cargo bench --bench tagging`: the participant sentences of the nine serdif-dev sessions
 //! (`../shared/eval/serdif-dev/transcripts`), embedded once without the cache (the model's
-//! own speed), then through the embedding cache twice (first fill, then a rerun). Tagging
-//! quality is `sowhat eval` (BENCHMARKS.md has the command). Needs `sowhat models fetch`.
+//! own speed), then through the embedding cache three times (first fill, a rerun in the same
+//! process, a rerun reading the cache file afresh). Tagging quality is `sowhat eval`
+//! (BENCHMARKS.md has the command). Needs `sowhat models fetch`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -43,7 +44,20 @@ fn main() {
     );
     let cache = tempfile::tempdir().unwrap();
     std::env::set_var("SOWHAT_CACHE", cache.path());
-    for run in ["first run (fills the cache)", "rerun (from the cache)"] {
+    // The third run reads the cache file afresh, as a new `sowhat` process would.
+    let copy = tempfile::tempdir().unwrap();
+    for run in [
+        "first run (fills the cache)",
+        "rerun, same process (in memory)",
+        "rerun, cache file read afresh",
+    ] {
+        if run.contains("afresh") {
+            for f in std::fs::read_dir(cache.path()).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, copy.path().join(f.file_name().unwrap())).unwrap();
+            }
+            std::env::set_var("SOWHAT_CACHE", copy.path());
+        }
         let t = Instant::now();
         sowhat::tag::cached_embed(&e, &refs).unwrap();
         let s = t.elapsed().as_secs_f64();

@@ -358,20 +358,74 @@ fn embedding_cache_path() -> PathBuf {
     crate::cache::dir().join("e5-small-embeddings-v1.bin")
 }
 
+/// The embedding cache of this process: the cache file's records, read once.
+struct Store {
+    path: PathBuf,
+    vectors: HashMap<[u8; 32], Vec<f32>>,
+}
+
+impl Store {
+    /// Reads the cache file. A file cut off mid-record (a run killed while appending) keeps
+    /// its whole records; a missing or unreadable one is an empty cache.
+    fn load(path: PathBuf) -> Store {
+        let record = 32 + 4 * e5::DIM;
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let vectors = bytes
+            .chunks_exact(record)
+            .map(|r| {
+                let key: [u8; 32] = r[..32].try_into().unwrap();
+                let v = r[32..]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                (key, v)
+            })
+            .collect();
+        Store { path, vectors }
+    }
+
+    /// Appends new records to the file, after truncating any partial record at its end. A cache
+    /// that cannot be written only costs time on the next run.
+    fn append(&self, fresh: &[([u8; 32], Vec<f32>)]) {
+        use std::io::Write;
+        let record = (32 + 4 * e5::DIM) as u64;
+        let mut bytes = Vec::with_capacity(fresh.len() * record as usize);
+        for (k, v) in fresh {
+            bytes.extend_from_slice(k);
+            for x in v {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path);
+        if let Ok(mut f) = file {
+            if let Ok(len) = f.metadata().map(|m| m.len()) {
+                if len % record != 0 {
+                    let _ = f.set_len(len - len % record);
+                }
+            }
+            let _ = f.write_all(&bytes);
+        }
+    }
+}
+
+static STORE: std::sync::Mutex<Option<Store>> = std::sync::Mutex::new(None);
+
 /// Embeds texts, reusing vectors cached by text hash so reruns are instant. The cache is one
-/// file of (sha256(text), 384 × f32) records, rewritten atomically when it grows; a damaged
-/// cache is ignored and rebuilt.
+/// file of (sha256(text), 384 × f32) records, read once per process and appended to as it
+/// grows.
 pub fn cached_embed(e: &e5::Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
     let path = embedding_cache_path();
-    let record = 32 + 4 * e5::DIM;
-    let mut bytes = std::fs::read(&path).unwrap_or_default();
-    if !bytes.len().is_multiple_of(record) {
-        bytes.clear();
+    let mut guard = STORE.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.as_ref().is_none_or(|s| s.path != path) {
+        *guard = Some(Store::load(path));
     }
-    let mut known: HashMap<[u8; 32], usize> = HashMap::new();
-    for (i, r) in bytes.chunks_exact(record).enumerate() {
-        known.insert(r[..32].try_into().unwrap(), i);
-    }
+    let store = guard.as_mut().expect("loaded above");
     let key = |t: &str| -> [u8; 32] {
         use sha2::Digest;
         sha2::Sha256::digest(t.as_bytes()).into()
@@ -380,51 +434,49 @@ pub fn cached_embed(e: &e5::Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, S
     let mut missing: Vec<usize> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, k) in keys.iter().enumerate() {
-        if !known.contains_key(k) && seen.insert(*k) {
+        if !store.vectors.contains_key(k) && seen.insert(*k) {
             missing.push(i);
         }
     }
-    let fresh = if missing.is_empty() {
-        Vec::new()
-    } else {
+    if !missing.is_empty() {
         let m: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
-        e.embed(&m)?
-    };
-    let mut fresh_by_key: HashMap<[u8; 32], Vec<f32>> = HashMap::new();
-    for (&i, v) in missing.iter().zip(fresh) {
-        fresh_by_key.insert(keys[i], v);
+        let fresh: Vec<([u8; 32], Vec<f32>)> =
+            missing.iter().map(|&i| keys[i]).zip(e.embed(&m)?).collect();
+        store.append(&fresh);
+        store.vectors.extend(fresh);
     }
-    let out: Vec<Vec<f32>> = keys
-        .iter()
-        .map(|k| match known.get(k) {
-            Some(&r) => bytes[r * record + 32..(r + 1) * record]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            None => fresh_by_key[k].clone(),
-        })
-        .collect();
-    if !fresh_by_key.is_empty() {
-        let mut keys_sorted: Vec<&[u8; 32]> = fresh_by_key.keys().collect();
-        keys_sorted.sort();
-        for k in keys_sorted {
-            bytes.extend_from_slice(k);
-            for x in &fresh_by_key[k] {
-                bytes.extend_from_slice(&x.to_le_bytes());
-            }
-        }
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        // A cache that cannot be written only costs time on the next run.
-        let _ = crate::fsutil::write_atomic(&path, &bytes);
-    }
-    Ok(out)
+    Ok(keys.iter().map(|k| store.vectors[k].clone()).collect())
 }
 
 /// The default codebook and the pain cues on 40 sentences, 10 per language (EN, LT, PL, RU):
 /// the theme its keywords must find, and the severity the cues must give (negation, glued
 /// Lithuanian negation, fixed negative phrases, positive phrases, downgraders, severity 4).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn embedding_cache_keeps_the_whole_records_of_a_cut_off_file() {
+        use super::{e5, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.bin");
+        let v = |x: f32| vec![x; e5::DIM];
+        let empty = Store::load(path.clone());
+        assert!(empty.vectors.is_empty());
+        empty.append(&[([1; 32], v(1.0)), ([2; 32], v(2.0))]);
+        // Cut the file mid-record, as a run killed while appending would.
+        let len = std::fs::metadata(&path).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len - 100).unwrap();
+        let s = Store::load(path.clone());
+        assert_eq!(s.vectors.len(), 1);
+        assert_eq!(s.vectors[&[1; 32]], v(1.0));
+        // The partial record goes before new ones are appended.
+        s.append(&[([3; 32], v(3.0))]);
+        let s = Store::load(path);
+        assert_eq!(s.vectors.len(), 2);
+        assert_eq!(s.vectors[&[3; 32]], v(3.0));
+    }
+}
+
 #[cfg(test)]
 mod multilingual_checks {
     use crate::codebook::default_codebook;
