@@ -19,21 +19,14 @@ use crate::cli::EvalArgs;
 use crate::codebook::Codebook;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::tag::keyword::fold;
-use crate::tag::learn::{self, theme_of, Example, QuoteFinder};
+use crate::tag::learn::{self, merge, theme_of, Code, Coded, Example, QuoteFinder};
 use crate::tag::{e5, Mode, Tagger};
 use crate::types::{Mention, Utterance};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// One coded quote of the gold standard, with all its codes.
-#[derive(Debug, Clone)]
-pub struct GoldQuote {
-    pub participant: String,
-    pub text: String,
-    /// Codebook theme indices.
-    pub themes: BTreeSet<usize>,
-    pub pain: bool,
-}
+/// A coded quote of the gold file, with its codebook themes; its participant is always set.
+pub type GoldQuote = Coded;
 
 /// Scores of one configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -150,7 +143,10 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
     let index = match_quotes(&gold, &utterances);
     // The researcher's own rates over all sentences of the coded sessions.
     let (coded_pain, coded_any) = {
-        let sessions: BTreeSet<&str> = gold.iter().map(|g| g.participant.as_str()).collect();
+        let sessions: BTreeSet<&str> = gold
+            .iter()
+            .filter_map(|g| g.participant.as_deref())
+            .collect();
         let (mut pain, mut any) = (BTreeSet::new(), BTreeSet::new());
         for (g, hits) in gold.iter().zip(&index) {
             any.extend(hits.iter().copied());
@@ -317,10 +313,10 @@ fn gold_examples(text: &str) -> Vec<Example> {
         .collect()
 }
 
-/// Reads gold quotes, merging lines of the same quote (one line per code).
+/// Reads gold quotes, merging lines of the same quote (one line per code). A quote is pain when
+/// any of its lines has kind `pain` (`../shared/eval/README.md`).
 pub fn read_gold(text: &str, codebook: &Codebook) -> Result<Vec<GoldQuote>, String> {
-    let mut out: Vec<GoldQuote> = Vec::new();
-    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -334,25 +330,14 @@ pub fn read_gold(text: &str, codebook: &Codebook) -> Result<Vec<GoldQuote>, Stri
         };
         let theme = theme_of(codebook, &tag)
             .ok_or_else(|| format!("line {}: code {tag:?} is not in the codebook", i + 1))?;
-        let pain = field("kind").as_deref() == Some("pain");
-        let key = (p.clone(), q.clone());
-        match at.get(&key) {
-            Some(&k) => {
-                out[k].themes.insert(theme);
-                out[k].pain |= pain;
-            }
-            None => {
-                at.insert(key, out.len());
-                out.push(GoldQuote {
-                    participant: p,
-                    text: q,
-                    themes: BTreeSet::from([theme]),
-                    pain,
-                });
-            }
-        }
+        lines.push((p, q, theme, field("kind").as_deref() == Some("pain")));
     }
-    Ok(out)
+    Ok(merge(lines.iter().map(|(p, q, theme, pain)| Code {
+        participant: Some(p),
+        text: q,
+        theme: *theme,
+        pain: *pain,
+    })))
 }
 
 /// For each gold quote, the utterances (same participant) that make it up: each sentence of the
@@ -361,7 +346,7 @@ pub fn read_gold(text: &str, codebook: &Codebook) -> Result<Vec<GoldQuote>, Stri
 pub fn match_quotes(gold: &[GoldQuote], us: &[Utterance]) -> Vec<Vec<usize>> {
     let finder = QuoteFinder::new(us);
     gold.iter()
-        .map(|g| finder.find(Some(&g.participant), &g.text))
+        .map(|g| finder.find(g.participant.as_deref(), &g.text))
         .collect()
 }
 

@@ -78,34 +78,21 @@ pub struct Coded {
 /// Matches example codes to codebook themes and merges the codes of one quote. Codes that match
 /// no theme are skipped; an error when none matches.
 pub fn resolve(codebook: &Codebook, examples: &[Example]) -> Result<Vec<Coded>, String> {
-    let mut out: Vec<Coded> = Vec::new();
-    let mut at: HashMap<(Option<&str>, &str), usize> = HashMap::new();
     let mut unknown: Vec<&str> = Vec::new();
+    let mut codes = Vec::new();
     for ex in examples {
-        let Some(t) = theme_of(codebook, &ex.code) else {
-            if !unknown.contains(&ex.code.as_str()) {
-                unknown.push(&ex.code);
-            }
-            continue;
-        };
-        let pain = codebook.themes[t].kind == ThemeKind::Pain;
-        let key = (ex.participant.as_deref(), ex.text.as_str());
-        match at.get(&key) {
-            Some(&k) => {
-                out[k].themes.insert(t);
-                out[k].pain |= pain;
-            }
-            None => {
-                at.insert(key, out.len());
-                out.push(Coded {
-                    text: ex.text.clone(),
-                    participant: ex.participant.clone(),
-                    themes: BTreeSet::from([t]),
-                    pain,
-                });
-            }
+        match theme_of(codebook, &ex.code) {
+            Some(t) => codes.push(Code {
+                participant: ex.participant.as_deref(),
+                text: &ex.text,
+                theme: t,
+                pain: codebook.themes[t].kind == ThemeKind::Pain,
+            }),
+            None if !unknown.contains(&ex.code.as_str()) => unknown.push(&ex.code),
+            None => {}
         }
     }
+    let out = merge(codes);
     if out.is_empty() {
         return Err(format!(
             "none of the example codes match a codebook theme (codes: {}); pass the codebook they were coded with (--codebook FILE)",
@@ -113,6 +100,39 @@ pub fn resolve(codebook: &Codebook, examples: &[Example]) -> Result<Vec<Coded>, 
         ));
     }
     Ok(out)
+}
+
+/// One code given to one quote.
+pub struct Code<'a> {
+    pub participant: Option<&'a str>,
+    pub text: &'a str,
+    pub theme: usize,
+    pub pain: bool,
+}
+
+/// Merges the codes of each quote (same participant, same text) into one [`Coded`], in order of
+/// first appearance: its themes, and pain when any code is pain.
+pub fn merge<'a>(codes: impl IntoIterator<Item = Code<'a>>) -> Vec<Coded> {
+    let mut out: Vec<Coded> = Vec::new();
+    let mut at: HashMap<(Option<&'a str>, &'a str), usize> = HashMap::new();
+    for c in codes {
+        match at.get(&(c.participant, c.text)) {
+            Some(&k) => {
+                out[k].themes.insert(c.theme);
+                out[k].pain |= c.pain;
+            }
+            None => {
+                at.insert((c.participant, c.text), out.len());
+                out.push(Coded {
+                    text: c.text.to_string(),
+                    participant: c.participant.map(String::from),
+                    themes: BTreeSet::from([c.theme]),
+                    pain: c.pain,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Finds quotes among participant sentences: each sentence of a quote is matched to the
