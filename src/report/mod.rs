@@ -10,6 +10,8 @@
 //! Every file is written atomically (temporary file, then rename).
 
 pub mod csv;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod html;
 pub mod markdown;
 pub mod qdpx;
