@@ -19,8 +19,8 @@ pub struct Options {
     pub codebook: Option<PathBuf>,
     /// `--interviewer NAME`: the speaker label to treat as the interviewer.
     pub interviewer: Option<String>,
-    /// `participants.csv` (file, id, attribute columns).
-    pub participants: Option<PathBuf>,
+    /// The rows of `participants.csv` (file, id, attribute columns), by file stem.
+    pub participants: BTreeMap<String, ParticipantRow>,
     /// Coded quotes to learn from.
     pub examples: Option<PathBuf>,
     pub min_prevalence: Option<f64>,
@@ -184,7 +184,6 @@ pub fn prepare(
 /// Runs the analysis on prepared transcripts. `log` receives progress lines.
 pub fn analyze(
     prepared: &[Prepared],
-    rows: &BTreeMap<String, ParticipantRow>,
     failures: Vec<Failure>,
     opts: &Options,
     log: &dyn Fn(&str),
@@ -204,7 +203,8 @@ pub fn analyze(
     for p in prepared {
         let t = &p.transcript;
         let stem = row_key(&t.source);
-        let attrs = rows
+        let attrs = opts
+            .participants
             .get(&stem)
             .map(|r| r.attributes.clone())
             .unwrap_or_default();

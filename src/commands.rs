@@ -1,6 +1,6 @@
 //! What each command does, given parsed arguments; returns the process exit code.
 
-use crate::analyze::{self, Prepared};
+use crate::analyze::{self, ParticipantRow, Prepared};
 use crate::batch::{self, BatchOptions};
 use crate::cli::{
     AnalysisFlags, AnalyzeArgs, CacheCommand, Cli, CodebookCommand, Command, ModelsCommand,
@@ -12,6 +12,7 @@ use crate::redact::Redactor;
 use crate::speakers::roles::RoleMethod;
 use crate::transcribe::Settings;
 use crate::types::{Failure, Insights, Transcript};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -101,7 +102,17 @@ fn transcribe_inputs(
 }
 
 fn transcribe(a: TranscribeArgs) -> i32 {
-    let redact = match redactor(&a.redact, participants_path(None, &a.inputs).as_deref()) {
+    let rows = match participants_path(None, &a.inputs) {
+        Some(p) if a.redact.on() => match analyze::read_participants(&p) {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        _ => Default::default(),
+    };
+    let redact = match redactor(&a.redact, &rows) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -270,7 +281,11 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
             ));
         }
     }
-    let participants = participants_path(f.participants.as_deref(), inputs);
+    // Read now, before any transcription: a broken file should stop the run at once.
+    let participants = match participants_path(f.participants.as_deref(), inputs) {
+        Some(p) => analyze::read_participants(&p).map_err(|e| e.to_string())?,
+        None => Default::default(),
+    };
     let title = f.title.clone().or_else(|| {
         let first = inputs.first()?;
         let dir = if first.is_dir() {
@@ -314,7 +329,7 @@ fn participants_path(flag: Option<&Path>, inputs: &[PathBuf]) -> Option<PathBuf>
 /// participants.csv.
 fn redactor(
     flags: &crate::cli::RedactFlags,
-    participants: Option<&Path>,
+    participants: &BTreeMap<String, ParticipantRow>,
 ) -> Result<Option<Arc<Redactor>>, Error> {
     if !flags.on() {
         return Ok(None);
@@ -323,12 +338,9 @@ fn redactor(
         Some(p) => Redactor::read_names(p)?,
         None => Vec::new(),
     };
-    if let Some(p) = participants {
-        let rows = analyze::read_participants(p)?;
-        names.extend(crate::redact::names_from_attributes(
-            rows.values().map(|r| &r.attributes),
-        ));
-    }
+    names.extend(crate::redact::names_from_attributes(
+        participants.values().map(|r| &r.attributes),
+    ));
     Ok(Some(Arc::new(Redactor::new(&names))))
 }
 
@@ -346,28 +358,32 @@ fn analyze_cmd(a: AnalyzeArgs) -> i32 {
     }
     let (transcripts, more) = read_transcripts(&paths);
     failed.extend(more);
-    let participants = participants_path(a.analysis.participants.as_deref(), &a.inputs);
-    let redact = match redactor(&a.redact, participants.as_deref()) {
+    let opts = match analysis_options(&a.analysis, &a.inputs) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let redact = match redactor(&a.redact, &opts.participants) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };
-    finish(
-        transcripts,
-        failed,
-        &a.analysis,
-        &a.inputs,
-        &a.out,
-        a.quiet,
-        redact,
-    )
+    finish(transcripts, failed, opts, &a.out, a.quiet, redact)
 }
 
 fn run_all(a: RunArgs) -> i32 {
-    let participants = participants_path(a.analysis.participants.as_deref(), &a.transcribe.inputs);
-    let redact = match redactor(&a.transcribe.redact, participants.as_deref()) {
+    let analysis = match analysis_options(&a.analysis, &a.transcribe.inputs) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let redact = match redactor(&a.transcribe.redact, &analysis.participants) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -407,8 +423,7 @@ fn run_all(a: RunArgs) -> i32 {
     finish(
         transcripts,
         failed,
-        &a.analysis,
-        &a.transcribe.inputs,
+        analysis,
         &opts.out,
         a.transcribe.quiet,
         redact,
@@ -419,35 +434,18 @@ fn run_all(a: RunArgs) -> i32 {
 fn finish(
     transcripts: Vec<Transcript>,
     failed: Vec<(PathBuf, Error)>,
-    flags: &AnalysisFlags,
-    inputs: &[PathBuf],
+    opts: analyze::Options,
     out: &Path,
     quiet: bool,
     redact: Option<Arc<Redactor>>,
 ) -> i32 {
-    let opts = match analysis_options(flags, inputs) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
     if transcripts.is_empty() {
         print_failures(&failed);
         eprintln!("error: no interviews to analyse");
         return EXIT_FAILED;
     }
-    let rows = match &opts.participants {
-        Some(p) => match analyze::read_participants(p) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
-            }
-        },
-        None => Default::default(),
-    };
-    let prepared: Vec<Prepared> = analyze::prepare(transcripts, &rows, opts.interviewer.as_deref());
+    let prepared: Vec<Prepared> =
+        analyze::prepare(transcripts, &opts.participants, opts.interviewer.as_deref());
     let log = |m: &str| {
         if !quiet {
             eprintln!("{m}");
@@ -490,7 +488,7 @@ fn finish(
             error: failure_text(p, e),
         })
         .collect();
-    let insights = match analyze::analyze(&prepared, &rows, failures, &opts, &log) {
+    let insights = match analyze::analyze(&prepared, failures, &opts, &log) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");

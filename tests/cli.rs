@@ -428,3 +428,26 @@ fn model_by_path_takes_any_ggml_file() {
         t.plain_text()
     );
 }
+
+/// A broken participants.csv stops `run` at once, before any recording is transcribed: it used
+/// to be read only after the whole batch was transcribed.
+#[test]
+fn a_broken_participants_csv_stops_run_before_transcribing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = dir.path().join("in");
+    std::fs::create_dir(&inp).unwrap();
+    std::fs::copy(eval_audio("jfk.flac"), inp.join("jfk.flac")).unwrap();
+    std::fs::write(inp.join("participants.csv"), "name;plan\nAnna;pro\n").unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &["run", inp.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        &dir.path().join("c"),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("participants.csv: no `file` column"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing is transcribed or written");
+}
