@@ -3,8 +3,9 @@
 //! Scoring as `../shared/eval/README.md` defines it, on coded quotes (JSONL lines with
 //! `participant`, `quote`, `tag`, `kind`):
 //! - **pain**: a quote is pain when any of its codes has kind `pain`; precision, recall and F1
-//!   of sowhat's pain flag (the sentence's severity ≥ 1, from cues, a pain theme by meaning or
-//!   the learned pain model) on the participant sentences that make up each quote;
+//!   of sowhat's pain flag (the sentence's severity ≥ 1, from cues, the lean towards the pain
+//!   themes by meaning or the learned pain model) on the participant sentences that make up
+//!   each quote;
 //! - **themes**: accuracy = the quote's top theme (highest-scored mention among its sentences)
 //!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes;
 //! - **whole sessions**: the share of *all* participant sentences flagged pain and given a
@@ -12,7 +13,10 @@
 //!   tagger can score well on coded quotes and still flood a brief with pain.
 //!
 //! Rows: keyword only, embedding only, combined, and — with `--examples` or
-//! `--cross-validate` — learned from coded quotes of *other* sessions only.
+//! `--cross-validate` — learned from coded quotes of *other* sessions only. When the
+//! codebook's example sentences are among the coded quotes (researchers take them from their
+//! own data), the embedding rows are also scored without those quotes, which a prototype
+//! matches word for word: what to expect on sessions the codebook has not seen.
 
 use crate::analyze::{self, load_codebook, load_embedder};
 use crate::cli::EvalArgs;
@@ -141,6 +145,22 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
         .flat_map(|p| crate::sentences::utterances(&p.transcript))
         .collect();
     let index = match_quotes(&gold, &utterances);
+    // Coded quotes that hold one of the codebook's own example sentences: a prototype matches
+    // them word for word, so the codebook rows are also scored without them.
+    let held_out: (Vec<GoldQuote>, Vec<Vec<usize>>) = {
+        let finder = QuoteFinder::new(&utterances);
+        let examples: BTreeSet<usize> = codebook
+            .themes
+            .iter()
+            .flat_map(|t| &t.examples)
+            .flat_map(|e| finder.find(None, e))
+            .collect();
+        gold.iter()
+            .zip(&index)
+            .filter(|(_, hits)| !hits.iter().any(|i| examples.contains(i)))
+            .map(|(g, hits)| (g.clone(), hits.clone()))
+            .unzip()
+    };
     // The researcher's own rates over all sentences of the coded sessions.
     let (coded_pain, coded_any) = {
         let sessions: BTreeSet<&str> = gold
@@ -196,17 +216,30 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
             "embedding" => "embedding only",
             _ => "keywords + embedding (codebook)",
         };
-        rows.push(score(
-            name,
-            &gold,
-            &index,
-            &utterances,
-            &tagged.mentions,
-            &pain,
-            tagged.untagged.len(),
-            &codebook,
-            started.elapsed().as_secs_f64(),
-        ));
+        let seconds = started.elapsed().as_secs_f64();
+        let mut scored = |name: &str, gold: &[GoldQuote], index: &[Vec<usize>]| {
+            rows.push(score(
+                name,
+                gold,
+                index,
+                &utterances,
+                &tagged.mentions,
+                &pain,
+                tagged.untagged.len(),
+                &codebook,
+                seconds,
+            ))
+        };
+        scored(name, &gold, &index);
+        let (g, i) = &held_out;
+        if mode != Mode::KeywordOnly && g.len() < gold.len() {
+            let n = gold.len() - g.len();
+            scored(
+                &format!("{name}, without the {n} quotes holding codebook examples"),
+                g,
+                i,
+            );
+        }
     }
     if let Some(e) = embedder.as_ref() {
         if let Some(p) = &a.examples {
