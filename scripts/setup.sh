@@ -9,7 +9,11 @@ set -euo pipefail
 want=()
 command -v cmake >/dev/null 2>&1 || want+=(cmake)
 command -v c++ >/dev/null 2>&1 || want+=(g++)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 \
+# libclang itself (libclang.so*, libclang-14.so*), not libclang-cpp, which bindgen cannot use
+# and which some images carry without it.
+if ! compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+   && ! compgen -G '/usr/lib/*/libclang.so*' >/dev/null \
+   && ! compgen -G '/usr/lib/*/libclang-[0-9]*.so*' >/dev/null \
    && [ -z "${LIBCLANG_PATH:-}" ]; then
   want+=(libclang-dev)
 fi
