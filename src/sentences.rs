@@ -2,8 +2,9 @@
 //!
 //! Input: a [`Transcript`] whose segments have roles (see `speakers::roles`). Output: one
 //! [`Utterance`] per participant sentence, with its participant, source, times, the
-//! interviewer's last question before it and the participant's turn it belongs to (context for
-//! the taggers).
+//! interviewer's prompt before it (every interviewer segment since a participant last spoke:
+//! the task read out and the question asked about it) and the participant's turn it belongs to
+//! (context for the taggers).
 //!
 //! The splitter is rule-based and multilingual: a sentence ends at `.`, `!`, `?` (or runs of
 //! them) followed by a space and a capital letter, digit, quote or bracket, unless the dot ends a
@@ -131,12 +132,24 @@ fn ends_with_abbreviation(before: &str) -> bool {
 pub fn utterances(t: &Transcript) -> Vec<Utterance> {
     let mut out = Vec::new();
     let mut question: Option<String> = None;
+    // Whether the last segment with a role was the interviewer's: their consecutive segments
+    // (one question cut into several, a task read out and then asked about) are one prompt.
+    let mut asking = false;
     for seg in &t.segments {
         match &seg.speaker {
             Some(Speaker::Interviewer) => {
-                question = Some(seg.text.trim().to_string());
+                let text = seg.text.trim();
+                match &mut question {
+                    Some(q) if asking => {
+                        q.push(' ');
+                        q.push_str(text);
+                    }
+                    _ => question = Some(text.to_string()),
+                }
+                asking = true;
             }
             Some(Speaker::Participant(id)) => {
+                asking = false;
                 for r in split(&seg.text) {
                     let (start, end) = interpolate(seg, r.start, r.end);
                     out.push(Utterance {
@@ -247,8 +260,38 @@ mod tests {
             text: "It was late. Nobody told me.".into(),
             confidence: Some(0.9),
         });
+        // The interviewer goes on: the prompt is their segments since the participant spoke.
+        t.segments.push(Segment {
+            start: Some(21.0),
+            end: Some(23.0),
+            speaker: Some(Speaker::Interviewer),
+            text: "Open the billing page.".into(),
+            confidence: None,
+        });
+        t.segments.push(Segment {
+            start: Some(23.0),
+            end: Some(25.0),
+            speaker: Some(Speaker::Interviewer),
+            text: " Is it clear? ".into(),
+            confidence: None,
+        });
+        for k in 0..2 {
+            t.segments.push(Segment {
+                start: Some(26.0 + k as f64),
+                end: Some(27.0 + k as f64),
+                speaker: Some(Speaker::Participant("P01".into())),
+                text: "Not really.".into(),
+                confidence: None,
+            });
+        }
         let u = utterances(&t);
-        assert_eq!(u.len(), 2);
+        assert_eq!(u.len(), 4);
+        for later in &u[2..] {
+            assert_eq!(
+                later.question.as_deref(),
+                Some("Open the billing page. Is it clear?")
+            );
+        }
         assert_eq!(u[0].text, "It was late.");
         assert_eq!(u[0].start, Some(10.0));
         assert_eq!(u[1].text, "Nobody told me.");

@@ -143,7 +143,8 @@ pub struct Utterance {
     pub text: String,
     pub start: Option<Seconds>,
     pub end: Option<Seconds>,
-    /// The interviewer's question this sentence answers, when there was one (context for tagging).
+    /// The interviewer's prompt this sentence answers: their segments since a participant last
+    /// spoke, joined (context for tagging). None before the interviewer first speaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
     /// The participant's whole turn (segment) the sentence comes from: context for tagging.

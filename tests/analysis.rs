@@ -282,8 +282,8 @@ fn an_interviewer_name_no_transcript_has_is_a_warning_naming_the_file() {
 }
 
 /// The quality report on serdif-dev: the codebook alone beats plain nearest-prototype matching
-/// (theme accuracy 0.30, pain F1 0.60 with the same embeddings, issue 4) through self-training
-/// and the pain lean, and learning from the other sessions' coded quotes does better still. The
+/// (theme accuracy 0.30, pain F1 0.60 with the same embeddings, issue 4) through the
+/// interviewer's prompt, self-training and the pain lean, and learning from the other sessions' coded quotes does better still. The
 /// bounds sit a little under the measured figures (BENCHMARKS.md), so a broken stage fails.
 #[test]
 fn quality_report_on_serdif_beats_nearest_prototype() {
@@ -316,13 +316,15 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
             .clone()
     };
     let num = |r: &Value, k: &str| r[k].as_f64().unwrap();
-    // Without the 63 quotes that hold the codebook's own examples: 0.26 / 0.53 before.
+    // Without the 63 quotes that hold the codebook's own examples: 0.26 / 0.53 before
+    // self-training and the lean, 0.33 before the interviewer's prompt (0.41 now).
     let unseen = row("embedding only, without the 63 quotes holding codebook examples");
-    assert!(num(&unseen, "theme_accuracy") >= 0.3, "{unseen}");
+    assert!(num(&unseen, "theme_accuracy") >= 0.39, "{unseen}");
     assert!(num(&unseen, "pain_f1") >= 0.6, "{unseen}");
     let codebook = row("embedding only");
     assert_eq!(num(&codebook, "quotes"), 735.0);
-    assert!(num(&codebook, "theme_accuracy") >= 0.35, "{codebook}");
+    // 0.37 before the interviewer's prompt and the description facets, 0.446 now.
+    assert!(num(&codebook, "theme_accuracy") >= 0.43, "{codebook}");
     assert!(num(&codebook, "pain_f1") >= 0.62, "{codebook}");
     let learned = row("learned");
     assert!(num(&learned, "theme_accuracy") >= 0.5, "{learned}");

@@ -291,6 +291,12 @@ pub fn utterance_features(e: &Embedder, us: &[Utterance]) -> Result<Vec<Vec<f32>
     features(e, &cs)
 }
 
+/// The interviewer's prompt in [`utterance_features`]; None when there was none.
+pub fn prompt_of(x: &[f32]) -> Option<&[f32]> {
+    let q = &x[DIM..2 * DIM];
+    q.iter().any(|&v| v != 0.0).then_some(q)
+}
+
 /// The sentence and its turn from [`utterance_features`], added and normalised: the sentence
 /// in the words around it (the sentence alone when it has no turn).
 pub fn sentence_with_turn(x: &[f32]) -> Vec<f32> {

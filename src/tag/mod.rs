@@ -149,7 +149,11 @@ impl<'a> Tagger<'a> {
         // The codebook prototypes' verdicts (without learned examples), refined by self-training
         // on the study's own clearest matches.
         let prototype: Vec<Option<embed::Scores>> = match (&self.classifier, learned) {
-            (Some(c), None) => vectors.iter().map(|v| Some(c.score(v))).collect(),
+            (Some(c), None) => vectors
+                .iter()
+                .zip(&features)
+                .map(|(v, x)| Some(c.score(v, learn::prompt_of(x))))
+                .collect(),
             _ => Vec::new(),
         };
         let refined = if prototype.is_empty() {
