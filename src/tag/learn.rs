@@ -5,13 +5,14 @@
 //! quote table, or the codings inside a REFI-QDA `.qdpx` (NVivo, ATLAS.ti, MAXQDA, QualCoder).
 //! Codes are matched to codebook themes by id or by name (case and accents ignored).
 //!
-//! The model is ridge regression over *context features*: a sentence is described by the e5
-//! embeddings of itself, of the interviewer's question before it (zeros when there was none)
+//! The models are linear over *context features*: a sentence is described by the e5
+//! embeddings of itself, of the interviewer's prompt before it (zeros when there was none)
 //! and of the participant's whole turn it comes from, side by side ([`WIDTH`] numbers). In
 //! moderated sessions the task under discussion says as much about the code as the sentence's
 //! own words ("Yes, that was easy." means little alone).
-//! - **Themes**: one ridge output per codebook theme, fitted to the one-hot codes; a sentence
-//!   gets the theme with the highest output when that output reaches a floor, and no theme
+//! - **Themes**: multinomial logistic regression ([`Softmax`]) over the codebook's themes,
+//!   fitted to the coded sentences (a sentence in quotes of two themes is half of each); a
+//!   sentence gets its most probable theme when that probability reaches a floor, and no theme
 //!   otherwise (so sentences unlike anything coded stay free for theme discovery).
 //! - **Pain**: one ridge output fitted to ±1 (pain quote or not), flagged with the pain cues
 //!   ("model or cue").
@@ -29,13 +30,15 @@
 //! `sowhat eval`, [`QuoteFinder`]) to get their question and turn; a quote found nowhere is used
 //! alone (no question, its own text as the turn). Ridge is solved in closed form in the dual
 //! (Cholesky of the Gram matrix of the training sentences), so the folds of the inner searches
-//! share one Gram matrix. On serdif-dev (leave one session out) this lifted theme accuracy from
-//! 0.44 to 0.55 over the k-nearest-neighbour vote it replaced, with pain F1 0.65 at the
-//! researcher's own pain rate (BENCHMARKS.md).
+//! share one Gram matrix; the theme models of the folds start from the model of all rows, and
+//! the folds run in parallel. On serdif-dev (leave one session out) theme accuracy went from
+//! 0.44 (a k-nearest-neighbour vote) to 0.53 (ridge on one-hot themes) to 0.56 (softmax, macro-F1
+//! 0.42 → 0.49), with pain F1 0.64 at the researcher's own pain rate (BENCHMARKS.md).
 
 use super::e5::{Embedder, DIM};
 use super::keyword::{fold, tokenize};
 use super::pain::Lexicon;
+use super::softmax::Softmax;
 use crate::codebook::Codebook;
 use crate::types::{ThemeKind, Utterance};
 use std::collections::{BTreeSet, HashMap};
@@ -328,14 +331,15 @@ pub struct Row {
     pub found: bool,
 }
 
-/// The fitted model.
+/// The fitted model: its outputs for a sentence are the probability of each theme
+/// (`0..themes`, [`Softmax`]) and then the pain score (ridge, ±1 scale).
 pub struct Learned {
-    /// Outputs `0..themes`: theme scores; output `themes`: the pain score.
-    model: Linear,
+    theme_model: Softmax,
+    pain_model: Linear,
     themes: usize,
     /// Pain when the pain score reaches it.
     pub pain_threshold: f32,
-    /// A theme only when the top theme score reaches it (`f32::MIN`: always a theme).
+    /// A theme only when the top theme probability reaches it (`f32::MIN`: always a theme).
     pub floor: f32,
 }
 
@@ -344,7 +348,7 @@ pub struct Learned {
 pub struct Verdict {
     /// None: nothing in the coded examples is like it (abstained).
     pub theme: Option<usize>,
-    /// The theme's output, clamped to 0–1 (the one-hot scale it was fitted on).
+    /// The theme's probability.
     pub score: f32,
     pub pain: bool,
 }
@@ -448,20 +452,18 @@ impl Learned {
         let gram = Gram::new(&xs)?;
         let targets: Vec<Vec<f32>> = rows
             .iter()
-            .map(|r| {
-                let mut y = r.themes.clone();
-                y.push(if r.pain { 1.0 } else { -1.0 });
-                y
-            })
+            .map(|r| vec![if r.pain { 1.0 } else { -1.0 }])
             .collect();
-        let model = ridge(&xs, &gram, &all, &targets, &weight, LAMBDA)?;
+        let pain_model = ridge(&xs, &gram, &all, &targets, &weight, LAMBDA)?;
+        let theme_model = fit_themes(rows, &xs, &all, None)?;
         let mut learned = Learned {
-            model,
+            theme_model,
+            pain_model,
             themes,
             pain_threshold: 0.0,
             floor: f32::MIN,
         };
-        if let Some(held_out) = held_out(rows, &xs, &gram, &targets, &weight)? {
+        if let Some(held_out) = held_out(rows, &xs, &gram, &targets, &weight, &learned)? {
             learned.pain_threshold = learned.pain_threshold(rows, &held_out);
             learned.floor = learned.floor(rows, &held_out);
         }
@@ -471,7 +473,11 @@ impl Learned {
     /// The theme and the pain flag the model gives a sentence (features from
     /// [`utterance_features`]).
     pub fn classify(&self, x: &[f32]) -> Verdict {
-        self.verdict(&self.model.predict(x), self.pain_threshold, self.floor)
+        self.verdict(
+            &outputs(&self.theme_model, &self.pain_model, x),
+            self.pain_threshold,
+            self.floor,
+        )
     }
 
     fn verdict(&self, out: &[f32], pain_threshold: f32, floor: f32) -> Verdict {
@@ -529,13 +535,13 @@ impl Learned {
         best.1
     }
 
-    /// The floor on the top theme score (none, or −0.1 to 0.7) with the best F1 of "the right
+    /// The floor on the top theme probability (none, or 0 to 0.7) with the best F1 of "the right
     /// theme" over held-out sentences of the coded sessions: a wrong theme or a theme on an
     /// uncoded sentence is a false positive, a coded sentence without its theme a false
     /// negative. Ties go to the lowest floor.
     fn floor(&self, rows: &[Row], held_out: &[Vec<f32>]) -> f32 {
         let mut best = (f64::MIN, f32::MIN);
-        for floor in std::iter::once(f32::MIN).chain((0..=16).map(|k| k as f32 / 20.0 - 0.1)) {
+        for floor in std::iter::once(f32::MIN).chain((0..=14).map(|k| k as f32 / 20.0)) {
             let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
             for (r, out) in rows.iter().zip(held_out) {
                 let v = self.verdict(out, 0.0, floor);
@@ -560,14 +566,49 @@ impl Learned {
     }
 }
 
-/// Every row's outputs from a model fitted without its session (leave one session out; with
-/// one session, five interleaved folds); None when there is too little to hold out.
+/// Penalty of the theme model: `alpha/2·|W|²` against a loss summed over coded sentences
+/// (scikit-learn's C = 1/alpha = 10). Measured on serdif-dev, leave one session out: C = 3, 10,
+/// 30 give theme accuracy 0.58, 0.59, 0.59.
+const THEME_ALPHA: f64 = 0.1;
+
+/// The theme model fitted to the coded sentences among `train` (each row's themes as a soft
+/// target), warm-started from `warm` when given.
+fn fit_themes(
+    rows: &[Row],
+    xs: &[&[f32]],
+    train: &[usize],
+    warm: Option<&Softmax>,
+) -> Result<Softmax, String> {
+    let coded: Vec<usize> = train
+        .iter()
+        .copied()
+        .filter(|&i| rows[i].themes.iter().sum::<f32>() > 0.0)
+        .collect();
+    if coded.is_empty() {
+        return Err("no coded sentences to learn from".into());
+    }
+    let x: Vec<&[f32]> = coded.iter().map(|&i| xs[i]).collect();
+    let y: Vec<Vec<f32>> = coded.iter().map(|&i| rows[i].themes.clone()).collect();
+    Softmax::fit(&x, &y, &vec![1.0; coded.len()], THEME_ALPHA, warm)
+}
+
+/// A sentence's outputs: theme probabilities, then the pain score.
+fn outputs(themes: &Softmax, pain: &Linear, x: &[f32]) -> Vec<f32> {
+    let mut out = themes.predict(x);
+    out.extend(pain.predict(x));
+    out
+}
+
+/// Every row's outputs from models fitted without its session (leave one session out; with
+/// one session, five interleaved folds); None when there is too little to hold out. The theme
+/// models of the folds start from the model of all rows (`full`).
 fn held_out(
     rows: &[Row],
     xs: &[&[f32]],
     gram: &Gram,
     targets: &[Vec<f32>],
     weight: &[f64],
+    full: &Learned,
 ) -> Result<Option<Vec<Vec<f32>>>, String> {
     let groups: BTreeSet<&str> = rows.iter().map(|r| r.group.as_str()).collect();
     let folds: Vec<Vec<usize>> = if groups.len() >= 2 {
@@ -582,19 +623,41 @@ fn held_out(
     } else {
         return Ok(None);
     };
+    // The folds are independent fits: run them side by side (each fit's matrix products are
+    // too small to keep two cores busy on their own).
+    use rayon::prelude::*;
+    // Per fold: (row, outputs) of its held rows; None when the fold leaves nothing to learn.
+    type Fold = Option<Vec<(usize, Vec<f32>)>>;
+    let fold_outputs: Vec<Fold> = folds
+        .par_iter()
+        .map(|held| {
+            let mut is_held = vec![false; rows.len()];
+            held.iter().for_each(|&i| is_held[i] = true);
+            let train: Vec<usize> = (0..rows.len())
+                .filter(|&i| !is_held[i] && weight[i] > 0.0)
+                .collect();
+            if !train
+                .iter()
+                .any(|&i| rows[i].coded && rows[i].themes.iter().sum::<f32>() > 0.0)
+            {
+                return Ok(None);
+            }
+            let pain = ridge(xs, gram, &train, targets, weight, LAMBDA)?;
+            let themes = fit_themes(rows, xs, &train, Some(&full.theme_model))?;
+            Ok(Some(
+                held.iter()
+                    .map(|&i| (i, outputs(&themes, &pain, xs[i])))
+                    .collect(),
+            ))
+        })
+        .collect::<Result<_, String>>()?;
     let mut out = vec![Vec::new(); rows.len()];
-    for held in &folds {
-        let mut is_held = vec![false; rows.len()];
-        held.iter().for_each(|&i| is_held[i] = true);
-        let train: Vec<usize> = (0..rows.len())
-            .filter(|&i| !is_held[i] && weight[i] > 0.0)
-            .collect();
-        if !train.iter().any(|&i| rows[i].coded) {
+    for fold in fold_outputs {
+        let Some(fold) = fold else {
             return Ok(None);
-        }
-        let m = ridge(xs, gram, &train, targets, weight, LAMBDA)?;
-        for &i in held {
-            out[i] = m.predict(xs[i]);
+        };
+        for (i, o) in fold {
+            out[i] = o;
         }
     }
     Ok(Some(out))

@@ -21,6 +21,7 @@ pub mod keyword;
 pub mod learn;
 pub mod pain;
 pub mod refine;
+pub mod softmax;
 
 use crate::codebook::Codebook;
 use crate::types::{Mention, Method, Severity, ThemeKind, Utterance};
