@@ -3,8 +3,9 @@
 //! Stages, each in its own file:
 //! - [`keyword`]: codebook keywords (any language, stems, phrases, negation scope);
 //! - [`embed`]: the embedding classifier over theme prototypes ([`e5`] runs the model);
-//! - [`learn`]: ridge regression over the researcher's own coded quotes (`--examples`), with
-//!   the question and the turn around each sentence as features;
+//! - [`learn`]: models of the researcher's own coded quotes (`--examples`) — themes by
+//!   [`softmax`] regression, pain by ridge — with the interviewer's prompt and the turn around
+//!   each sentence as features;
 //! - [`refine`]: self-training that teaches the codebook prototypes the study's context;
 //! - [`pain`]: severity 0–4 from multilingual cues;
 //! - [`discover`]: emergent themes from the sentences no theme claimed.

@@ -1,6 +1,7 @@
 //! Self-training: the study teaches the codebook prototypes its own context.
 //!
-//! Prototype matching (`embed`) sees a sentence and, faintly, its question. It cannot learn
+//! Prototype matching (`embed`) sees a sentence, its prompt mixed in, and how near the prompt is
+//! to each theme's description. It cannot learn
 //! that in *this* study the answers to "Are the query input options clear to you?" are about
 //! the query process. Self-training can:
 //! - the sentences the prototypes match most clearly, the top [`KEEP`] of the assigned ones by
@@ -12,9 +13,10 @@
 //!   Whether a sentence gets a theme at all stays the prototype classifier's decision.
 //!
 //! With fewer than [`MIN_ROWS`] training rows or fewer than two themes among them, nothing is
-//! refined. On serdif-dev (codebook alone) it lifts theme accuracy from 0.31 to 0.37; run on two
-//! to five sessions at a time it helped in five groups of seven and cost at most 0.01 in the
-//! other two (BENCHMARKS.md).
+//! refined. On serdif-dev (codebook alone) it lifts theme accuracy from 0.31 to 0.37, and with the
+//! interviewer's prompt in the prototype scores from 0.37 to 0.45; run on two to five sessions
+//! at a time it helped in five groups of seven and cost at most 0.01 in the other two
+//! (BENCHMARKS.md).
 
 use super::learn::fit_ridge;
 
