@@ -328,10 +328,10 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     assert!(num(&codebook, "pain_f1") >= 0.62, "{codebook}");
     let learned = row("learned");
     // Softmax over the themes: 0.51 / macro-F1 0.41 with ridge on one-hot themes, 0.55 / 0.48
-    // now; the floor leaves uncoded-looking sentences alone (0.81 of all sentences themed, the
-    // researcher 0.78; 0.86 without the floor).
-    assert!(num(&learned, "theme_accuracy") >= 0.53, "{learned}");
-    assert!(num(&learned, "theme_macro_f1") >= 0.46, "{learned}");
+    // with softmax, 0.57 / 0.54 with the codebook's own scores among the features; the floor
+    // leaves uncoded-looking sentences alone (0.76 of all sentences themed, the researcher 0.78).
+    assert!(num(&learned, "theme_accuracy") >= 0.555, "{learned}");
+    assert!(num(&learned, "theme_macro_f1") >= 0.51, "{learned}");
     assert!(num(&learned, "all_coverage") <= 0.85, "{learned}");
     assert!(num(&learned, "pain_f1") >= 0.62, "{learned}");
     // Calibrated to the researcher's own pain rate (0.29 of all sentences).

@@ -7,9 +7,11 @@
 //!
 //! The models are linear over *context features*: a sentence is described by the e5
 //! embeddings of itself, of the interviewer's prompt before it (zeros when there was none)
-//! and of the participant's whole turn it comes from, side by side ([`WIDTH`] numbers). In
-//! moderated sessions the task under discussion says as much about the code as the sentence's
-//! own words ("Yes, that was easy." means little alone).
+//! and of the participant's whole turn it comes from, side by side ([`WIDTH`] numbers), then the
+//! codebook prototypes' score of each theme ([`with_prior`]). In moderated sessions the task
+//! under discussion says as much about the code as the sentence's own words ("Yes, that was
+//! easy." means little alone); the codebook's descriptions and examples say what each code
+//! means where the coded quotes are few.
 //! - **Themes**: multinomial logistic regression ([`Softmax`]) over the codebook's themes,
 //!   fitted to the coded sentences (a sentence in quotes of two themes is half of each); a
 //!   sentence gets its most probable theme when that probability reaches a floor, and no theme
@@ -34,10 +36,12 @@
 //! share one Gram matrix; the theme models of the folds start from the model of all rows, and
 //! the folds run in parallel. On serdif-dev (leave one session out) theme accuracy went from
 //! 0.44 (a k-nearest-neighbour vote) to 0.53 (ridge on one-hot themes) to 0.55 (softmax, macro-F1
-//! 0.42 → 0.48, with 0.81 of all sentences themed against the researcher's 0.78), with pain F1
-//! 0.64 at the researcher's own pain rate (BENCHMARKS.md).
+//! 0.42 → 0.48) to 0.57 with the prototype scores among the features (macro-F1 0.54, 0.76 of
+//! all sentences themed against the researcher's 0.78), with pain F1 0.65 at the researcher's
+//! own pain rate (BENCHMARKS.md).
 
 use super::e5::{Embedder, DIM};
+use super::embed::Classifier;
 use super::keyword::{fold, tokenize};
 use super::pain::Lexicon;
 use super::softmax::Softmax;
@@ -46,7 +50,8 @@ use crate::types::{ThemeKind, Utterance};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-/// Width of a sentence's features: [sentence ‖ question ‖ turn].
+/// Width of a sentence's embedding features: [sentence ‖ question ‖ turn] ([`with_prior`] adds
+/// one number per theme).
 pub const WIDTH: usize = 3 * DIM;
 /// Ridge penalty (measured on serdif-dev; the embeddings are unit vectors).
 const LAMBDA: f64 = 1.0;
@@ -58,6 +63,12 @@ const UNCODED_WEIGHT: f64 = 0.3;
 /// best: where F1 is flat (a theme more or less on the sentences the researcher left uncoded),
 /// abstaining costs nothing and leaves those sentences to theme discovery.
 const FLOOR_TOLERANCE: f64 = 0.005;
+/// Scale of the codebook's own theme scores among the features ([`with_prior`]). The e5
+/// columns are unit vectors of 384 numbers; the twenty or so score columns need a larger scale
+/// to weigh against them under the same L2 penalty. Measured on serdif-dev (theme accuracy,
+/// leave one session out / taught by P1–P2 / by P1–P3): none 0.590 / 0.454 / 0.507, scale 3
+/// 0.596 / 0.464 / 0.517, scale 10 0.605 / 0.470 / 0.535.
+pub const PRIOR_SCALE: f32 = 10.0;
 /// Folds of the inner searches when the examples come from a single session.
 const FOLDS: usize = 5;
 /// Pain thresholds tried, on the ±1 scale of the pain output: −0.5 to 1 in steps of 0.05.
@@ -319,6 +330,22 @@ pub fn sentence_with_turn(x: &[f32]) -> Vec<f32> {
     v
 }
 
+/// The features of a sentence for the learned models: [`utterance_features`] followed by what
+/// the codebook alone says of it, the prototype score of each theme (the sentence with its
+/// turn, moved by the prompt; [`Classifier::score`]) minus their mean, times [`PRIOR_SCALE`].
+/// The researcher's codes then correct the codebook instead of replacing it: its descriptions
+/// and examples still count where the coded quotes are few. Without a classifier (keyword mode)
+/// the features are returned unchanged; fit and classify must see the same.
+pub fn with_prior(x: &[f32], prior: Option<&Classifier>) -> Vec<f32> {
+    let mut out = x.to_vec();
+    if let Some(c) = prior {
+        let s = c.score(&sentence_with_turn(x), prompt_of(x)).themes;
+        let mean = s.iter().sum::<f32>() / s.len().max(1) as f32;
+        out.extend(s.iter().map(|v| PRIOR_SCALE * (v - mean)));
+    }
+    out
+}
+
 /// One training sentence.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -368,6 +395,7 @@ impl Learned {
         study: &[Utterance],
         e: &Embedder,
         lexicon: &Lexicon,
+        prior: Option<&Classifier>,
     ) -> Result<Learned, String> {
         // Training sentences: each study sentence a coded quote is made of (once, with the codes
         // of every quote it is part of), then each quote found nowhere, alone.
@@ -422,7 +450,8 @@ impl Learned {
         }
         let xs = features(e, &contexts)?;
         let rows: Vec<Row> = xs
-            .into_iter()
+            .iter()
+            .map(|x| with_prior(x, prior))
             .zip(codes)
             .zip(&contexts)
             .map(|((x, (cs, pain, group, coded, found)), c)| {

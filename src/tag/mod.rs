@@ -4,15 +4,15 @@
 //! - [`keyword`]: codebook keywords (any language, stems, phrases, negation scope);
 //! - [`embed`]: the embedding classifier over theme prototypes ([`e5`] runs the model);
 //! - [`learn`]: models of the researcher's own coded quotes (`--examples`) — themes by
-//!   [`softmax`] regression, pain by ridge — with the interviewer's prompt and the turn around
-//!   each sentence as features;
+//!   [`softmax`] regression, pain by ridge — with the interviewer's prompt, the turn around
+//!   each sentence and the codebook prototypes' theme scores as features;
 //! - [`refine`]: self-training that teaches the codebook prototypes the study's context;
 //! - [`pain`]: severity 0–4 from multilingual cues;
 //! - [`discover`]: emergent themes from the sentences no theme claimed.
 //!
 //! [`Tagger::tag`] combines them: a theme found by both keywords and meaning is `both`; by
 //! one of them, `keyword` or `embedding`; learned examples, when given, replace the codebook
-//! prototypes (theme by meaning) and add their own pain flag to the cues. One sentence can
+//! prototypes' verdict (theme by meaning; the prototype scores stay among the model's features) and add their own pain flag to the cues. One sentence can
 //! mention several themes (keywords of two themes), but gets at most one theme by meaning.
 
 pub mod discover;
@@ -116,6 +116,7 @@ impl<'a> Tagger<'a> {
                 study,
                 e,
                 &self.pain,
+                self.classifier.as_ref(),
             )?)),
             _ => Ok(None),
         }
@@ -183,7 +184,9 @@ impl<'a> Tagger<'a> {
         let mut pain = Vec::with_capacity(utterances.len());
         for (i, u) in utterances.iter().enumerate() {
             let mut assessment = self.pain.assess(&u.text);
-            let verdict = learned.zip(features.get(i)).map(|(l, x)| l.classify(x));
+            let verdict = learned
+                .zip(features.get(i))
+                .map(|(l, x)| l.classify(&learn::with_prior(x, self.classifier.as_ref())));
             // The learned pain flag adds to the cues; it explains itself as learned.
             if verdict.is_some_and(|v| v.pain) && assessment.severity == 0 {
                 assessment.severity = 1;
