@@ -335,7 +335,7 @@ pub fn sentence_with_turn(x: &[f32]) -> Vec<f32> {
 /// turn, moved by the prompt; [`Classifier::score`]) minus their mean, times [`PRIOR_SCALE`].
 /// The researcher's codes then correct the codebook instead of replacing it: its descriptions
 /// and examples still count where the coded quotes are few. Without a classifier (keyword mode)
-/// the features are returned unchanged; fit and classify must see the same.
+/// the features are returned unchanged. [`Learned::fit`] and [`Learned::classify`] apply it.
 pub fn with_prior(x: &[f32], prior: Option<&Classifier>) -> Vec<f32> {
     let mut out = x.to_vec();
     if let Some(c) = prior {
@@ -374,6 +374,8 @@ pub struct Learned {
     pub pain_threshold: f32,
     /// A theme only when the top theme probability reaches it (`f32::MIN`: always a theme).
     pub floor: f32,
+    /// The length of the features it was fitted on.
+    width: usize,
 }
 
 /// The model's verdict on one sentence.
@@ -497,6 +499,7 @@ impl Learned {
             themes,
             pain_threshold: 0.0,
             floor: f32::MIN,
+            width: rows[0].x.len(),
         };
         if let Some(held_out) = held_out(rows, &xs, &gram, &targets, &weight, &learned.theme_model)?
         {
@@ -508,7 +511,20 @@ impl Learned {
 
     /// The theme and the pain flag the model gives a sentence (features from
     /// [`utterance_features`]).
-    pub fn classify(&self, x: &[f32]) -> Verdict {
+    /// `x` comes from [`utterance_features`]; `prior` must be the classifier the model was fitted
+    /// with ([`Learned::fit`]), which adds its theme scores ([`with_prior`]).
+    pub fn classify(&self, x: &[f32], prior: Option<&Classifier>) -> Verdict {
+        let x = with_prior(x, prior);
+        debug_assert_eq!(
+            x.len(),
+            self.width,
+            "classified with another prior than fitted"
+        );
+        self.classify_features(&x)
+    }
+
+    /// The verdict on features as the model was fitted on them (a [`Row`]'s `x`).
+    fn classify_features(&self, x: &[f32]) -> Verdict {
         self.verdict(
             &outputs(&self.theme_model, &self.pain_model, x),
             self.pain_threshold,
@@ -1221,7 +1237,7 @@ mod tests {
         let model = Learned::from_rows(&train, 3).unwrap();
         let (mut themes_right, mut pain_right) = (0, 0);
         for r in &test {
-            let v = model.classify(&r.x);
+            let v = model.classify_features(&r.x);
             themes_right += usize::from(v.theme.is_some_and(|t| r.themes[t] == 1.0));
             pain_right += usize::from(v.pain == r.pain);
             assert!((0.0..=1.0).contains(&v.score));
@@ -1232,6 +1248,9 @@ mod tests {
         // The same rows give the same model.
         let again = Learned::from_rows(&train, 3).unwrap();
         assert_eq!(again.pain_threshold, model.pain_threshold);
-        assert_eq!(again.classify(&test[0].x), model.classify(&test[0].x));
+        assert_eq!(
+            again.classify_features(&test[0].x),
+            model.classify_features(&test[0].x)
+        );
     }
 }

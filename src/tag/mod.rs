@@ -12,8 +12,9 @@
 //!
 //! [`Tagger::tag`] combines them: a theme found by both keywords and meaning is `both`; by
 //! one of them, `keyword` or `embedding`; learned examples, when given, replace the codebook
-//! prototypes' verdict (theme by meaning; the prototype scores stay among the model's features) and add their own pain flag to the cues. One sentence can
-//! mention several themes (keywords of two themes), but gets at most one theme by meaning.
+//! prototypes' verdict (theme by meaning; the prototype scores stay among the model's features)
+//! and add their own pain flag to the cues. One sentence can mention several themes (keywords
+//! of two themes), but gets at most one theme by meaning.
 
 pub mod discover;
 pub mod e5;
@@ -186,7 +187,7 @@ impl<'a> Tagger<'a> {
             let mut assessment = self.pain.assess(&u.text);
             let verdict = learned
                 .zip(features.get(i))
-                .map(|(l, x)| l.classify(&learn::with_prior(x, self.classifier.as_ref())));
+                .map(|(l, x)| l.classify(x, self.classifier.as_ref()));
             // The learned pain flag adds to the cues; it explains itself as learned.
             if verdict.is_some_and(|v| v.pain) && assessment.severity == 0 {
                 assessment.severity = 1;
