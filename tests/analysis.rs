@@ -328,12 +328,65 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     assert!(num(&codebook, "pain_f1") >= 0.62, "{codebook}");
     let learned = row("learned");
     // Softmax over the themes: 0.51 / macro-F1 0.41 with ridge on one-hot themes, 0.55 / 0.48
-    // with softmax, 0.57 / 0.54 with the codebook's own scores among the features; the floor
-    // leaves uncoded-looking sentences alone (0.76 of all sentences themed, the researcher 0.78).
-    assert!(num(&learned, "theme_accuracy") >= 0.555, "{learned}");
+    // with softmax, 0.57 / 0.54 with the codebook's own scores among the features, 0.588 with
+    // the codebook's clear verdicts where the learned model abstains. The floor still leaves
+    // uncoded-looking sentences alone (0.86 of all sentences themed, the researcher 0.78; 0.96
+    // if every prototype verdict counted).
+    assert!(num(&learned, "theme_accuracy") >= 0.575, "{learned}");
     assert!(num(&learned, "theme_macro_f1") >= 0.51, "{learned}");
-    assert!(num(&learned, "all_coverage") <= 0.85, "{learned}");
+    assert!(num(&learned, "all_coverage") <= 0.9, "{learned}");
     assert!(num(&learned, "pain_f1") >= 0.62, "{learned}");
     // Calibrated to the researcher's own pain rate (0.29 of all sentences).
     assert!(num(&learned, "all_pain_share") <= 0.35, "{learned}");
+}
+
+/// What researchers do: code two interviews by hand and let sowhat code the rest. Taught by
+/// P1–P2's quotes, the learned model alone scored 0.39 (below the codebook alone, 0.45); with
+/// the codebook's clear verdicts where it abstains, 0.434 (BENCHMARKS.md).
+#[test]
+fn two_coded_sessions_teach_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = std::fs::read_to_string(serdif().join("gold.jsonl")).unwrap();
+    let two: String = gold
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            matches!(v["participant"].as_str(), Some("P1" | "P2"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let examples = dir.path().join("p1p2.jsonl");
+    std::fs::write(&examples, two).unwrap();
+    let report = dir.path().join("report.json");
+    let o = sowhat(
+        &[
+            "eval",
+            serdif().join("transcripts").to_str().unwrap(),
+            "--gold",
+            serdif().join("gold.jsonl").to_str().unwrap(),
+            "--codebook",
+            serdif().join("codebook.toml").to_str().unwrap(),
+            "--mode",
+            "embedding",
+            "--examples",
+            examples.to_str().unwrap(),
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &dir.path().join("c"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_json(&report);
+    let learned = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"].as_str().unwrap().starts_with("learned"))
+        .unwrap_or_else(|| panic!("no learned row in {rows}"));
+    let acc = learned["theme_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.42, "{learned}");
+    assert!(
+        learned["theme_coverage"].as_f64().unwrap() >= 0.9,
+        "{learned}"
+    );
 }

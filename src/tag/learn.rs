@@ -14,8 +14,9 @@
 //! means where the coded quotes are few.
 //! - **Themes**: multinomial logistic regression ([`Softmax`]) over the codebook's themes,
 //!   fitted to the coded sentences (a sentence in quotes of two themes is half of each); a
-//!   sentence gets its most probable theme when that probability reaches a floor, and no theme
-//!   otherwise (so sentences unlike anything coded stay free for theme discovery).
+//!   sentence gets its most probable theme when that probability reaches a floor, and no
+//!   learned theme otherwise (the tagger then takes the codebook prototypes' theme only when it
+//!   wins clearly, so sentences unlike anything coded or described stay free for discovery).
 //! - **Pain**: one ridge output fitted to ±1 (pain quote or not), flagged with the pain cues
 //!   ("model or cue").
 //! - **Whole transcripts**: the sentences of a coded session that the researcher left uncoded
