@@ -140,7 +140,8 @@ fn cue_families(ms: &[&Mention]) -> Vec<(String, usize)> {
     for m in ms {
         for c in &m.cues {
             if let Some((family, _)) = c.split_once(':') {
-                if matches!(family, "kw" | "minor" | "meaning" | "cosmetic") {
+                // How a mention was found ("kw", "meaning", "learned") is not what was said.
+                if matches!(family, "kw" | "minor" | "meaning" | "learned" | "cosmetic") {
                     continue;
                 }
                 by.entry(family.to_string())
@@ -478,6 +479,41 @@ mod tests {
         );
         assert!(s[0].headline.contains("1 would leave"), "{}", s[0].headline);
         assert!(s[0].implication.starts_with("Critical"));
+    }
+
+    #[test]
+    fn how_a_mention_was_found_is_not_what_participants_described() {
+        let learned = "learned: like the pain quotes in your coded examples";
+        let ms = vec![
+            mention("P1", "d", "The parcel came late again.", 1, &[learned]),
+            mention(
+                "P2",
+                "d",
+                "It took ages to arrive.",
+                2,
+                &[learned, "lost-time: ages"],
+            ),
+            mention(
+                "P3",
+                "d",
+                "Late, as usual.",
+                1,
+                &[learned, "meaning: close to it"],
+            ),
+        ];
+        let s = stories(
+            &[stats("d", &["P1", "P2", "P3"], 2)],
+            &ms,
+            &participants(4),
+            &Saturation::default(),
+        );
+        assert!(!s[0].headline.contains("learned"), "{}", s[0].headline);
+        assert!(
+            !s[0].observation.contains("learned"),
+            "{}",
+            s[0].observation
+        );
+        assert!(s[0].observation.contains("(1)"), "{}", s[0].observation);
     }
 
     #[test]
