@@ -7,7 +7,9 @@
 //! - **prevalence** = distinct participants with evidence ÷ participants in the study. For a
 //!   theme of kind `pain`, evidence is a mention with severity ≥ 1: a participant who says
 //!   delivery was fine is not evidence that delivery hurts;
-//! - **severity** 0–4 = the strongest evidence;
+//! - **severity** 0–4 = the strongest evidence. Praise (kind `delight`) has none: it does not
+//!   hurt, and a pain cue in a praise sentence ("it works, but the export is slow") is a mixed
+//!   remark that the sentence's own pain flag keeps, not a measure of the praise;
 //! - **keep** when prevalence ≥ 30 %, or severity ≥ 3 from one participant (flagged "single
 //!   source"), or severity ≥ 2 from at least two participants; drop the rest with the reason;
 //! - **priority** = prevalence × severity; kept themes first, by priority, then prevalence,
@@ -135,7 +137,9 @@ pub fn apply(
         let mut per_person: BTreeMap<&str, Severity> = BTreeMap::new();
         for m in &ms {
             let e = per_person.entry(m.participant.as_str()).or_default();
-            *e = (*e).max(m.pain);
+            if t.kind != ThemeKind::Delight {
+                *e = (*e).max(m.pain);
+            }
         }
         let severity = per_person.values().copied().max().unwrap_or(0);
         let at_least = |s: Severity| per_person.values().filter(|&&v| v >= s).count();
@@ -347,14 +351,38 @@ mod tests {
     }
 
     #[test]
+    fn praise_has_no_severity_even_with_pain_cues_in_its_sentences() {
+        use ThemeKind::*;
+        // "The charts are great, but the export crashed": praise, and a sentence that hurts.
+        let ms: Vec<Mention> = ["P01", "P02", "P03"]
+            .iter()
+            .map(|p| m(p, "d", Delight, 3))
+            .collect();
+        let s = run(&ms, &[info("d", Delight)], 10);
+        assert_eq!(s[0].severity, 0);
+        assert_eq!(s[0].priority, 0.0);
+        assert_eq!(
+            s[0].reason,
+            "kept: 3 of 10 participants (30 %), severity 0 (no pain)"
+        );
+        // One participant's praise is not a single-source emergency.
+        let s = run(&ms[..1], &[info("d", Delight)], 10);
+        assert_eq!(s[0].verdict, Verdict::Drop, "{}", s[0].reason);
+        // A request keeps the hurt of what is missing.
+        let ms = vec![m("P01", "r", Request, 4)];
+        let s = run(&ms, &[info("r", Request)], 10);
+        assert_eq!((s[0].severity, s[0].verdict), (4, Verdict::Keep));
+    }
+
+    #[test]
     fn order_is_kept_first_then_priority_then_prevalence_then_kind_then_id() {
         use ThemeKind::*;
         let mut ms = vec![];
         for p in ["P01", "P02", "P03", "P04"] {
             ms.push(m(p, "b", Pain, 2)); // 0.4 × 2 = 0.8
             ms.push(m(p, "c", Pain, 2)); // tie with b, broken by id
-            ms.push(m(p, "d", Delight, 2)); // tie too, more mentions, but not a problem
-            ms.push(m(p, "d", Delight, 2));
+            ms.push(m(p, "d", Request, 2)); // tie too, more mentions, but not a problem
+            ms.push(m(p, "d", Request, 2));
         }
         ms.push(m("P01", "a", Pain, 4)); // 0.1 × 4 = 0.4, single source
         ms.push(m("P05", "z", Pain, 1)); // dropped
@@ -364,7 +392,7 @@ mod tests {
                 info("a", Pain),
                 info("b", Pain),
                 info("c", Pain),
-                info("d", Delight),
+                info("d", Request),
                 info("z", Pain),
             ],
             10,

@@ -97,7 +97,8 @@ fn story(
         ));
     }
     observation.push('.');
-    if !cue_counts.is_empty() {
+    // The cues are of pain; under praise they would describe the mixed remarks, not the praise.
+    if !cue_counts.is_empty() && t.kind != ThemeKind::Delight {
         let list: Vec<String> = cue_counts
             .iter()
             .take(3)
