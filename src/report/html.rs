@@ -19,7 +19,7 @@ use super::markdown::{
     attribute_keys, badge_words, capitalise, confidence_word, date_of, file_name, format_time,
     kept_without_story, kind_word, method_notes, no_story_message, participants_fraction,
     participants_phrase, percent, scrub_paths, segments_line, severity_word, shown_quotes,
-    split_stories, summary_line, theme_name, theme_of, title, BriefOptions,
+    split_stories, strengths_below_top, summary_line, theme_name, theme_of, title, BriefOptions,
 };
 use crate::types::{Insights, Origin, Quote, Story, ThemeKind, ThemeStats, Verdict};
 
@@ -122,6 +122,27 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
             );
         }
         h.push_str("</ol>\n");
+    }
+    let strengths = strengths_below_top(insights, rest);
+    if !strengths.is_empty() {
+        h.push_str(
+            "<p class=\"toc-strengths\"><span class=\"dot delight\"></span>What works well: ",
+        );
+        let items: Vec<String> = strengths
+            .iter()
+            .map(|(t, story)| {
+                let name = match story {
+                    Some(s) => format!("<a href=\"#{}\">{}</a>", ctx.story_anchor(s), esc(&t.name)),
+                    None => esc(&t.name),
+                };
+                format!(
+                    "{name} <span class=\"toc-n\">{}</span>",
+                    esc(&participants_fraction(t, ctx.n_total))
+                )
+            })
+            .collect();
+        h.push_str(&items.join(" · "));
+        h.push_str("</p>\n");
     }
     h.push_str("<p class=\"toc-sections\">");
     if top.is_empty() {
@@ -1299,6 +1320,7 @@ h3{font-size:1.15rem}
 .toc a:hover{color:var(--accent);text-decoration:underline}
 .toc-n{color:var(--faint);font-size:.82rem;font-variant-numeric:tabular-nums;white-space:nowrap}
 .toc-sections{margin:.7rem 0 0;padding-top:.6rem;border-top:1px solid var(--line);font-size:.9rem}
+.toc-strengths{margin:.6rem 0 0;font-size:.9rem;color:var(--muted)}
 .dot{display:inline-block;width:.55rem;height:.55rem;border-radius:50%;margin-right:.5rem;vertical-align:.08em;background:var(--neutral)}
 .dot.pain{background:var(--pain)}.dot.delight{background:var(--delight)}.dot.request{background:var(--request)}
 .story{--k:var(--neutral);--kbg:var(--neutral-bg);background:var(--card);border:1px solid var(--line);border-top:4px solid var(--k);border-radius:12px;padding:1.3rem 1.6rem 1.2rem;margin:0 0 1.6rem;break-inside:avoid;scroll-margin-top:1rem}
@@ -1674,6 +1696,12 @@ mod tests {
         assert!(html.find("id=\"story-b\"").unwrap() > appendix);
         assert!(html.contains("class=\"story delight compact\""));
         assert!(html.contains("(1 more finding there)"));
+        // The praise moved to the appendix is still named, and linked, in the contents.
+        let strengths = html.find("class=\"toc-strengths\"").unwrap();
+        assert!(html[strengths..].starts_with(
+            "class=\"toc-strengths\"><span class=\"dot delight\"></span>What works well: <a href=\"#story-b\">"
+        ), "{}", &html[strengths..strengths + 200]);
+        assert!(!render(&insights(), &BriefOptions::default()).contains("class=\"toc-strengths\""));
     }
 
     #[test]

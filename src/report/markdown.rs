@@ -70,6 +70,18 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         }
         md.push('\n');
     }
+    let strengths = strengths_below_top(insights, rest);
+    if !strengths.is_empty() {
+        let list: Vec<String> = strengths
+            .iter()
+            .map(|(t, _)| format!("{} ({})", t.name, participants_phrase(t, n_total)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "**What works well** (in the appendix): {}.\n",
+            inline(&list.join("; "))
+        );
+    }
 
     // Top findings.
     md.push_str("## Top findings\n\n");
@@ -654,6 +666,28 @@ pub(crate) fn split_stories(insights: &Insights, top: usize) -> (&[Story], &[Sto
     insights.stories.split_at(k)
 }
 
+/// Kept praise themes whose stories are not in the body (`rest`), most widespread first, with
+/// their story when they have one. Praise has no severity, so it ranks after every problem;
+/// the brief still names what works well next to the problems.
+pub(crate) fn strengths_below_top<'a>(
+    insights: &'a Insights,
+    rest: &'a [Story],
+) -> Vec<(&'a ThemeStats, Option<&'a Story>)> {
+    let mut v: Vec<(&ThemeStats, Option<&Story>)> = insights
+        .themes
+        .iter()
+        .filter(|t| t.verdict == Verdict::Keep && t.kind == ThemeKind::Delight)
+        .filter_map(|t| {
+            let story = rest.iter().find(|s| s.theme == t.id);
+            let in_body = story.is_none() && insights.stories.iter().any(|s| s.theme == t.id);
+            (!in_body).then_some((t, story))
+        })
+        .collect();
+    v.sort_by(|a, b| b.0.prevalence.total_cmp(&a.0.prevalence));
+    v.truncate(5);
+    v
+}
+
 /// Kept themes that have no story.
 pub(crate) fn kept_without_story(insights: &Insights) -> Vec<&ThemeStats> {
     insights
@@ -810,6 +844,30 @@ mod tests {
             md
         );
         assert!(md.contains("> Again.\n>\n> — P02\n"), "{}", md);
+    }
+
+    #[test]
+    fn strengths_below_the_body_are_named_at_a_glance() {
+        let ins = insights();
+        let md = render(&ins, &BriefOptions::default());
+        assert!(
+            !md.contains("What works well"),
+            "both stories are in the body: {md}"
+        );
+        let md = render(
+            &ins,
+            &BriefOptions {
+                top: 1,
+                ..Default::default()
+            },
+        );
+        let b = ins.themes.iter().find(|t| t.id == "b").unwrap();
+        let line = format!(
+            "**What works well** (in the appendix): {} (5 of 10 participants).",
+            inline(&b.name)
+        );
+        assert!(md.contains(&line), "{md}");
+        assert!(md.find(&line).unwrap() < md.find("## Top findings").unwrap());
     }
 
     #[test]
