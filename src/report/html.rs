@@ -125,9 +125,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
     }
     let strengths = strengths_below_top(insights, rest);
     if !strengths.is_empty() {
-        h.push_str(
-            "<p class=\"toc-strengths\"><span class=\"dot delight\"></span>What works well: ",
-        );
+        h.push_str("<p class=\"toc-strengths\"><span class=\"dot delight\"></span>Strengths: ");
         let items: Vec<String> = strengths
             .iter()
             .map(|(t, story)| {
@@ -1699,7 +1697,7 @@ mod tests {
         // The praise moved to the appendix is still named, and linked, in the contents.
         let strengths = html.find("class=\"toc-strengths\"").unwrap();
         assert!(html[strengths..].starts_with(
-            "class=\"toc-strengths\"><span class=\"dot delight\"></span>What works well: <a href=\"#story-b\">"
+            "class=\"toc-strengths\"><span class=\"dot delight\"></span>Strengths: <a href=\"#story-b\">"
         ), "{}", &html[strengths..strengths + 200]);
         assert!(!render(&insights(), &BriefOptions::default()).contains("class=\"toc-strengths\""));
     }

@@ -78,7 +78,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
             .collect();
         let _ = writeln!(
             md,
-            "**What works well** (in the appendix): {}.\n",
+            "**Strengths** (in the appendix): {}.\n",
             inline(&list.join("; "))
         );
     }
@@ -851,7 +851,7 @@ mod tests {
         let ins = insights();
         let md = render(&ins, &BriefOptions::default());
         assert!(
-            !md.contains("What works well"),
+            !md.contains("**Strengths**"),
             "both stories are in the body: {md}"
         );
         let md = render(
@@ -863,7 +863,7 @@ mod tests {
         );
         let b = ins.themes.iter().find(|t| t.id == "b").unwrap();
         let line = format!(
-            "**What works well** (in the appendix): {} (5 of 10 participants).",
+            "**Strengths** (in the appendix): {} (5 of 10 participants).",
             inline(&b.name)
         );
         assert!(md.contains(&line), "{md}");
