@@ -39,6 +39,29 @@ pub fn write_atomic_with(
     Ok(())
 }
 
+/// Removes the temporary files [`write_atomic`] leaves in `dir` when the process is killed
+/// between writing and renaming (SIGKILL, power loss): `.sowhat-tmp-*` files older than
+/// `min_age`, so a write still under way in another process is left alone. Errors are ignored:
+/// a leftover costs nothing but clutter.
+pub fn sweep_stale_temp(dir: &Path, min_age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let stale = e.file_name().to_string_lossy().starts_with(".sowhat-tmp-")
+            && e.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+        if stale && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
@@ -108,6 +131,28 @@ pub fn safe_id(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temp_files_are_swept_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".sowhat-tmp-abc123");
+        std::fs::write(&tmp, b"half").unwrap();
+        std::fs::write(dir.path().join("p01.json"), b"{}").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"x").unwrap();
+        // Too fresh: another run may still be writing it.
+        assert_eq!(
+            sweep_stale_temp(dir.path(), std::time::Duration::from_secs(60)),
+            0
+        );
+        assert!(tmp.exists());
+        assert_eq!(sweep_stale_temp(dir.path(), std::time::Duration::ZERO), 1);
+        assert!(!tmp.exists());
+        assert!(dir.path().join("p01.json").exists() && dir.path().join(".hidden").exists());
+        assert_eq!(
+            sweep_stale_temp(&dir.path().join("missing"), std::time::Duration::ZERO),
+            0
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp_files() {

@@ -7,10 +7,11 @@ use crate::types::{Seconds, Segment, Transcript};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The formats a transcript is written in.
-pub const FORMATS: &[&str] = &["json", "txt", "srt", "vtt"];
+/// The formats a transcript is written in, in the order they are written: the JSON, the
+/// transcript itself, last, so that its presence means all four are whole.
+pub const FORMATS: &[&str] = &["txt", "srt", "vtt", "json"];
 
-/// Writes `<dir>/<id>.{json,txt,srt,vtt}`, each atomically. Returns the paths written.
+/// Writes `<dir>/<id>.{txt,srt,vtt,json}`, each atomically. Returns the paths written.
 pub fn write_all(t: &Transcript, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for ext in FORMATS {
@@ -170,6 +171,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = write_all(&sample(), dir.path()).unwrap();
         assert_eq!(paths.len(), 4);
+        // The JSON last: once it exists, the other three are whole (a killed batch).
+        assert!(paths[3].ends_with("p01.json"), "{paths:?}");
         let back: Transcript =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("p01.json")).unwrap())
                 .unwrap();
