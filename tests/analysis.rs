@@ -285,36 +285,47 @@ fn an_interviewer_name_no_transcript_has_is_a_warning_naming_the_file() {
 /// (theme accuracy 0.30, pain F1 0.60 with the same embeddings, issue 4) through the
 /// interviewer's prompt, self-training and the pain lean, and learning from the other sessions' coded quotes does better still. The
 /// bounds sit a little under the measured figures (BENCHMARKS.md), so a broken stage fails.
+/// `sowhat eval` on serdif-dev (embedding mode) with `extra` arguments: the report's rows.
+fn serdif_eval(dir: &Path, extra: &[&str]) -> Value {
+    let report = dir.join("report.json");
+    let (transcripts, gold, codebook) = (
+        serdif().join("transcripts"),
+        serdif().join("gold.jsonl"),
+        serdif().join("codebook.toml"),
+    );
+    let mut args = vec![
+        "eval",
+        transcripts.to_str().unwrap(),
+        "--gold",
+        gold.to_str().unwrap(),
+        "--codebook",
+        codebook.to_str().unwrap(),
+        "--mode",
+        "embedding",
+        "--json",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = sowhat(&args, &dir.join("c"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    read_json(&report)
+}
+
+/// The report row whose name starts with `prefix`.
+fn eval_row(rows: &Value, prefix: &str) -> Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"].as_str().unwrap().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} row in {rows}"))
+        .clone()
+}
+
 #[test]
 fn quality_report_on_serdif_beats_nearest_prototype() {
     let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let o = sowhat(
-        &[
-            "eval",
-            serdif().join("transcripts").to_str().unwrap(),
-            "--gold",
-            serdif().join("gold.jsonl").to_str().unwrap(),
-            "--codebook",
-            serdif().join("codebook.toml").to_str().unwrap(),
-            "--mode",
-            "embedding",
-            "--cross-validate",
-            "--json",
-            report.to_str().unwrap(),
-        ],
-        &dir.path().join("c"),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let rows = read_json(&report);
-    let row = |prefix: &str| {
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"].as_str().unwrap().starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix} row in {rows}"))
-            .clone()
-    };
+    let rows = serdif_eval(dir.path(), &["--cross-validate"]);
+    let row = |prefix: &str| eval_row(&rows, prefix);
     let num = |r: &Value, k: &str| r[k].as_f64().unwrap();
     // Without the 63 quotes that hold the codebook's own examples: 0.26 / 0.53 before
     // self-training and the lean, 0.33 before the interviewer's prompt (0.41 now).
@@ -357,32 +368,8 @@ fn two_coded_sessions_teach_the_rest() {
         .collect();
     let examples = dir.path().join("p1p2.jsonl");
     std::fs::write(&examples, two).unwrap();
-    let report = dir.path().join("report.json");
-    let o = sowhat(
-        &[
-            "eval",
-            serdif().join("transcripts").to_str().unwrap(),
-            "--gold",
-            serdif().join("gold.jsonl").to_str().unwrap(),
-            "--codebook",
-            serdif().join("codebook.toml").to_str().unwrap(),
-            "--mode",
-            "embedding",
-            "--examples",
-            examples.to_str().unwrap(),
-            "--json",
-            report.to_str().unwrap(),
-        ],
-        &dir.path().join("c"),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let rows = read_json(&report);
-    let learned = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"].as_str().unwrap().starts_with("learned"))
-        .unwrap_or_else(|| panic!("no learned row in {rows}"));
+    let rows = serdif_eval(dir.path(), &["--examples", examples.to_str().unwrap()]);
+    let learned = eval_row(&rows, "learned");
     let acc = learned["theme_accuracy"].as_f64().unwrap();
     assert!(acc >= 0.42, "{learned}");
     assert!(
