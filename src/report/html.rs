@@ -123,7 +123,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         }
         h.push_str("</ol>\n");
     }
-    let strengths = strengths_below_top(insights, rest);
+    let strengths = strengths_below_top(insights, top);
     if !strengths.is_empty() {
         h.push_str("<p class=\"toc-strengths\"><span class=\"dot delight\"></span>Strengths: ");
         let items: Vec<String> = strengths

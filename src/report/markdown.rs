@@ -70,7 +70,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         }
         md.push('\n');
     }
-    let strengths = strengths_below_top(insights, rest);
+    let strengths = strengths_below_top(insights, top);
     if !strengths.is_empty() {
         let list: Vec<String> = strengths
             .iter()
@@ -666,22 +666,19 @@ pub(crate) fn split_stories(insights: &Insights, top: usize) -> (&[Story], &[Sto
     insights.stories.split_at(k)
 }
 
-/// Kept praise themes whose stories are not in the body (`rest`), most widespread first, with
+/// Kept praise themes whose stories are not in the body (`top`), most widespread first, with
 /// their story when they have one. Praise has no severity, so it ranks after every problem;
 /// the brief still names what works well next to the problems.
 pub(crate) fn strengths_below_top<'a>(
     insights: &'a Insights,
-    rest: &'a [Story],
+    top: &[Story],
 ) -> Vec<(&'a ThemeStats, Option<&'a Story>)> {
     let mut v: Vec<(&ThemeStats, Option<&Story>)> = insights
         .themes
         .iter()
         .filter(|t| t.verdict == Verdict::Keep && t.kind == ThemeKind::Delight)
-        .filter_map(|t| {
-            let story = rest.iter().find(|s| s.theme == t.id);
-            let in_body = story.is_none() && insights.stories.iter().any(|s| s.theme == t.id);
-            (!in_body).then_some((t, story))
-        })
+        .filter(|t| !top.iter().any(|s| s.theme == t.id))
+        .map(|t| (t, insights.stories.iter().find(|s| s.theme == t.id)))
         .collect();
     v.sort_by(|a, b| b.0.prevalence.total_cmp(&a.0.prevalence));
     v.truncate(5);
