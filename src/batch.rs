@@ -166,9 +166,7 @@ pub fn transcribe_all(inputs: &[Input], opts: &BatchOptions) -> Result<Report> {
         None
     };
     let out_dir = opts.out.join("transcripts");
-    std::fs::create_dir_all(&out_dir).map_err(|e| Error::output(&out_dir, e))?;
-    // What a killed run left half-written (never a finished transcript: those are renamed).
-    fsutil::sweep_stale_temp(&out_dir, std::time::Duration::from_secs(60));
+    fsutil::prepare_output_dir(&out_dir)?;
     // The model is loaded lazily: a rerun where every file is cached never loads it.
     let engine = std::sync::OnceLock::<std::result::Result<Engine, String>>::new();
     let mp = MultiProgress::with_draw_target(if opts.quiet {

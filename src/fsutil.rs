@@ -62,6 +62,14 @@ pub fn sweep_stale_temp(dir: &Path, min_age: std::time::Duration) -> usize {
     removed
 }
 
+/// Makes `dir` ready for sowhat's outputs: creates it when missing and removes what a killed
+/// earlier run left half-written there ([`sweep_stale_temp`], files older than a minute).
+pub fn prepare_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    sweep_stale_temp(dir, std::time::Duration::from_secs(60));
+    Ok(())
+}
+
 /// sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;

@@ -90,7 +90,7 @@ pub fn write_all(
     transcripts: &[Transcript],
     out: &Path,
 ) -> std::result::Result<Vec<PathBuf>, Vec<Error>> {
-    std::fs::create_dir_all(out).map_err(|e| vec![Error::output(out, e)])?;
+    crate::fsutil::prepare_output_dir(out).map_err(|e| vec![e])?;
     let opts = BriefOptions {
         top: 7,
         media: media_links(insights, out),
