@@ -340,11 +340,12 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     let learned = row("learned");
     // Softmax over the themes: 0.51 / macro-F1 0.41 with ridge on one-hot themes, 0.55 / 0.48
     // with softmax, 0.57 / 0.54 with the codebook's own scores among the features, 0.588 with
-    // the codebook's clear verdicts where the learned model abstains. The floor still leaves
-    // uncoded-looking sentences alone (0.86 of all sentences themed, the researcher 0.78; 0.96
-    // if every prototype verdict counted).
-    assert!(num(&learned, "theme_accuracy") >= 0.575, "{learned}");
-    assert!(num(&learned, "theme_macro_f1") >= 0.51, "{learned}");
+    // the codebook's clear verdicts where the learned model abstains, 0.611 / 0.565 with the
+    // study's words among the features. The floor still leaves uncoded-looking sentences alone
+    // (0.86 of all sentences themed, the researcher 0.78; 0.96 if every prototype verdict
+    // counted).
+    assert!(num(&learned, "theme_accuracy") >= 0.6, "{learned}");
+    assert!(num(&learned, "theme_macro_f1") >= 0.54, "{learned}");
     assert!(num(&learned, "all_coverage") <= 0.9, "{learned}");
     assert!(num(&learned, "pain_f1") >= 0.62, "{learned}");
     // Calibrated to the researcher's own pain rate (0.29 of all sentences).
@@ -353,7 +354,8 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
 
 /// What researchers do: code two interviews by hand and let sowhat code the rest. Taught by
 /// P1–P2's quotes, the learned model alone scored 0.39 (below the codebook alone, 0.45); with
-/// the codebook's clear verdicts where it abstains, 0.434 (BENCHMARKS.md).
+/// the codebook's clear verdicts where it abstains, 0.434; with the study's words among the
+/// features, 0.459 (BENCHMARKS.md).
 #[test]
 fn two_coded_sessions_teach_the_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,7 +373,7 @@ fn two_coded_sessions_teach_the_rest() {
     let rows = serdif_eval(dir.path(), &["--examples", examples.to_str().unwrap()]);
     let learned = eval_row(&rows, "learned");
     let acc = learned["theme_accuracy"].as_f64().unwrap();
-    assert!(acc >= 0.42, "{learned}");
+    assert!(acc >= 0.445, "{learned}");
     assert!(
         learned["theme_coverage"].as_f64().unwrap() >= 0.9,
         "{learned}"

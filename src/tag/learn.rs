@@ -8,7 +8,8 @@
 //! The models are linear over *context features*: a sentence is described by the e5
 //! embeddings of itself, of the interviewer's prompt before it (zeros when there was none)
 //! and of the participant's whole turn it comes from, side by side ([`WIDTH`] numbers), then the
-//! codebook prototypes' score of each theme ([`with_prior`]). In moderated sessions the task
+//! codebook prototypes' score of each theme ([`with_prior`]), then which of the study's words
+//! the three use ([`Vocabulary`], TF-IDF; [`model_features`]). In moderated sessions the task
 //! under discussion says as much about the code as the sentence's own words ("Yes, that was
 //! easy." means little alone); the codebook's descriptions and examples say what each code
 //! means where the coded quotes are few.
@@ -39,11 +40,13 @@
 //! 0.44 (a k-nearest-neighbour vote) to 0.53 (ridge on one-hot themes) to 0.55 (softmax, macro-F1
 //! 0.42 → 0.48) to 0.57 with the prototype scores among the features (macro-F1 0.54, 0.76 of
 //! all sentences themed against the researcher's 0.78), with pain F1 0.65 at the researcher's
-//! own pain rate (BENCHMARKS.md).
+//! own pain rate, to 0.59 with the codebook's theme where the model abstains ([`super::Tagger`])
+//! and 0.61 with the word columns (macro-F1 0.57; BENCHMARKS.md).
 
 use super::e5::{Embedder, DIM};
 use super::embed::Classifier;
 use super::keyword::{fold, tokenize};
+use super::lexical::Vocabulary;
 use super::pain::Lexicon;
 use super::softmax::Softmax;
 use crate::codebook::Codebook;
@@ -347,6 +350,19 @@ pub fn with_prior(x: &[f32], prior: Option<&Classifier>) -> Vec<f32> {
     out
 }
 
+/// The features the learned models see: [`with_prior`], then the word columns of the sentence,
+/// its prompt and its turn ([`Vocabulary::extend`]).
+fn model_features(
+    x: &[f32],
+    c: &Context,
+    prior: Option<&Classifier>,
+    vocabulary: &Vocabulary,
+) -> Vec<f32> {
+    let mut out = with_prior(x, prior);
+    vocabulary.extend(&mut out, c.text, c.question, c.turn);
+    out
+}
+
 /// One training sentence.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -377,6 +393,8 @@ pub struct Learned {
     pub floor: f32,
     /// The length of the features it was fitted on.
     width: usize,
+    /// The study's words, for the word columns of the features ([`model_features`]).
+    vocabulary: Vocabulary,
 }
 
 /// The model's verdict on one sentence.
@@ -451,10 +469,12 @@ impl Learned {
                 codes.push((Vec::new(), false, u.participant.clone(), false, true));
             }
         }
+        let vocabulary = Vocabulary::of_study(study);
         let xs = features(e, &contexts)?;
         let rows: Vec<Row> = xs
             .iter()
-            .map(|x| with_prior(x, prior))
+            .zip(&contexts)
+            .map(|(x, c)| model_features(x, c, prior, &vocabulary))
             .zip(codes)
             .zip(&contexts)
             .map(|((x, (cs, pain, group, coded, found)), c)| {
@@ -473,11 +493,16 @@ impl Learned {
                 }
             })
             .collect();
-        Learned::from_rows(&rows, themes)
+        Learned::from_rows(&rows, themes, vocabulary)
     }
 
     /// Fits the model to training sentences with their features.
-    pub fn from_rows(rows: &[Row], themes: usize) -> Result<Learned, String> {
+    /// `vocabulary` is the one the rows' word columns come from ([`model_features`]).
+    pub fn from_rows(
+        rows: &[Row],
+        themes: usize,
+        vocabulary: Vocabulary,
+    ) -> Result<Learned, String> {
         if !rows.iter().any(|r| r.coded) {
             return Err("no coded sentences to learn from".into());
         }
@@ -501,6 +526,7 @@ impl Learned {
             pain_threshold: 0.0,
             floor: f32::MIN,
             width: rows[0].x.len(),
+            vocabulary,
         };
         if let Some(held_out) = held_out(rows, &xs, &gram, &targets, &weight, &learned.theme_model)?
         {
@@ -510,12 +536,11 @@ impl Learned {
         Ok(learned)
     }
 
-    /// The theme and the pain flag the model gives a sentence (features from
-    /// [`utterance_features`]).
-    /// `x` comes from [`utterance_features`]; `prior` must be the classifier the model was fitted
-    /// with ([`Learned::fit`]), which adds its theme scores ([`with_prior`]).
-    pub fn classify(&self, x: &[f32], prior: Option<&Classifier>) -> Verdict {
-        let x = with_prior(x, prior);
+    /// The theme and the pain flag the model gives sentence `u`, whose [`utterance_features`]
+    /// are `x`. `prior` must be the classifier the model was fitted with ([`Learned::fit`]),
+    /// which adds its theme scores ([`with_prior`]); the model adds the word columns.
+    pub fn classify(&self, x: &[f32], u: &Utterance, prior: Option<&Classifier>) -> Verdict {
+        let x = model_features(x, &Context::from(u), prior, &self.vocabulary);
         debug_assert_eq!(
             x.len(),
             self.width,
@@ -1235,7 +1260,7 @@ mod tests {
             let s: usize = r.group[1..].parse().unwrap();
             s < 4
         });
-        let model = Learned::from_rows(&train, 3).unwrap();
+        let model = Learned::from_rows(&train, 3, Vocabulary::default()).unwrap();
         let (mut themes_right, mut pain_right) = (0, 0);
         for r in &test {
             let v = model.classify_features(&r.x);
@@ -1247,11 +1272,59 @@ mod tests {
         assert!(themes_right >= 27, "{themes_right} of 30 themes right");
         assert!(pain_right >= 27, "{pain_right} of 30 pain flags right");
         // The same rows give the same model.
-        let again = Learned::from_rows(&train, 3).unwrap();
+        let again = Learned::from_rows(&train, 3, Vocabulary::default()).unwrap();
         assert_eq!(again.pain_threshold, model.pain_threshold);
         assert_eq!(
             again.classify_features(&test[0].x),
             model.classify_features(&test[0].x)
         );
+    }
+
+    /// The embeddings say nothing (noise); the prompt's words say which task a sentence is
+    /// about. The word columns carry that from the coded sessions to a new one, through
+    /// [`Learned::classify`] on plain sentences.
+    #[test]
+    fn the_prompts_words_carry_the_task() {
+        let mut state = 11u64;
+        let tasks = ["Please download the data.", "Now open the map view."];
+        let utterance = |session: usize, i: usize| Utterance {
+            participant: format!("P{session}"),
+            source: format!("p{session}.txt"),
+            text: ["Yes, fine.", "Okay, that works.", "Hmm, I see."][i % 3].into(),
+            start: None,
+            end: None,
+            question: Some(tasks[i % 2].into()),
+            turn: None,
+            confidence: None,
+        };
+        let study: Vec<Utterance> = (0..4)
+            .flat_map(|s| (0..12).map(move |i| utterance(s, i)))
+            .collect();
+        let vocabulary = Vocabulary::of_study(&study);
+        // Each embedding about as long as an e5 vector (unit length per 384 numbers).
+        let noise_x =
+            |state: &mut u64| -> Vec<f32> { (0..WIDTH).map(|_| 0.09 * noise(state)).collect() };
+        let rows: Vec<Row> = study[..36]
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let mut themes = vec![0f32; 2];
+                themes[i % 2] = 1.0;
+                Row {
+                    x: model_features(&noise_x(&mut state), &Context::from(u), None, &vocabulary),
+                    themes,
+                    pain: false,
+                    cue: false,
+                    group: u.participant.clone(),
+                    coded: true,
+                    found: true,
+                }
+            })
+            .collect();
+        let model = Learned::from_rows(&rows, 2, vocabulary).unwrap();
+        for (i, u) in study[36..].iter().enumerate() {
+            let v = model.classify(&noise_x(&mut state), u, None);
+            assert_eq!(v.theme, Some(i % 2), "{:?} after {:?}", u.text, u.question);
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod e5;
 pub mod embed;
 pub mod keyword;
 pub mod learn;
+pub mod lexical;
 pub mod pain;
 pub mod refine;
 pub mod softmax;
@@ -189,7 +190,7 @@ impl<'a> Tagger<'a> {
             let mut assessment = self.pain.assess(&u.text);
             let verdict = learned
                 .zip(features.get(i))
-                .map(|(l, x)| l.classify(x, self.classifier.as_ref()));
+                .map(|(l, x)| l.classify(x, u, self.classifier.as_ref()));
             // The learned pain flag adds to the cues; it explains itself as learned.
             if verdict.is_some_and(|v| v.pain) && assessment.severity == 0 {
                 assessment.severity = 1;
