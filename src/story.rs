@@ -179,8 +179,8 @@ fn lower_first(s: &str) -> String {
 }
 
 /// Picks up to three quotes from different participants: strong (severity, classifier score),
-/// representative (not the longest rant nor a two-word fragment), clearly recognised, and not
-/// near-duplicates of each other.
+/// representative (not the longest rant nor a two-word fragment, not a sentence that trails off
+/// in pauses), clearly recognised, and not near-duplicates of each other.
 fn pick_quotes(ms: &[&Mention], kind: ThemeKind) -> Vec<Quote> {
     let mut ranked: Vec<(&Mention, f64)> = ms
         .iter()
@@ -195,12 +195,17 @@ fn pick_quotes(ms: &[&Mention], kind: ThemeKind) -> Vec<Quote> {
             } else {
                 0.0
             };
+            // "So download all ... I cannot not see that": a thought broken off reads as a
+            // fragment out of its context; a product team needs the whole complaint. Each pause
+            // weighs more than a severity level (0.35), so a whole sentence one level milder leads.
+            let pauses = (m.text.matches("...").count() + m.text.matches('…').count()).min(2);
+            let broken = -0.4 * pauses as f64;
             let strength = if kind == ThemeKind::Pain {
                 m.pain as f64 * 0.35
             } else {
                 0.0
             };
-            (*m, m.score as f64 + strength + length)
+            (*m, m.score as f64 + strength + length + broken)
         })
         .collect();
     ranked.sort_by(|a, b| {
@@ -427,6 +432,36 @@ mod tests {
                 attributes: BTreeMap::new(),
             })
             .collect()
+    }
+
+    /// Of two equally strong quotes, the whole thought leads, not the one broken off in pauses.
+    #[test]
+    fn a_quote_that_trails_off_yields_to_a_whole_one() {
+        let ms = vec![
+            mention(
+                "P1",
+                "d",
+                "So the parcel ... I could not see that, oh yes ...",
+                3,
+                &[],
+            ),
+            mention(
+                "P2",
+                "d",
+                "The parcel came two weeks late and nobody told me why.",
+                3,
+                &[],
+            ),
+        ];
+        let s = stories(
+            &[stats("d", &["P1", "P2"], 3)],
+            &ms,
+            &participants(2),
+            &Saturation::default(),
+        );
+        let q = &s[0].quotes;
+        assert_eq!(q[0].participant, "P2", "{q:?}");
+        assert_eq!(q.len(), 2, "a fragment still quotes its participant: {q:?}");
     }
 
     #[test]
