@@ -7,9 +7,8 @@
 //! - **prevalence** = distinct participants with evidence ÷ participants in the study. For a
 //!   theme of kind `pain`, evidence is a mention with severity ≥ 1: a participant who says
 //!   delivery was fine is not evidence that delivery hurts;
-//! - **severity** 0–4 = the strongest evidence. Praise (kind `delight`) has none: it does not
-//!   hurt, and a pain cue in a praise sentence ("it works, but the export is slow") is a mixed
-//!   remark that the sentence's own pain flag keeps, not a measure of the praise;
+//! - **severity** 0–4 = the strongest evidence. Praise (kind `delight`) has none
+//!   ([`ThemeKind::has_severity`]);
 //! - **keep** when prevalence ≥ 30 %, or severity ≥ 3 from one participant (flagged "single
 //!   source"), or severity ≥ 2 from at least two participants; drop the rest with the reason;
 //! - **priority** = prevalence × severity; kept themes first, by priority, then prevalence,
@@ -137,7 +136,7 @@ pub fn apply(
         let mut per_person: BTreeMap<&str, Severity> = BTreeMap::new();
         for m in &ms {
             let e = per_person.entry(m.participant.as_str()).or_default();
-            if t.kind != ThemeKind::Delight {
+            if t.kind.has_severity() {
                 *e = (*e).max(m.pain);
             }
         }

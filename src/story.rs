@@ -98,7 +98,7 @@ fn story(
     }
     observation.push('.');
     // The cues are of pain; under praise they would describe the mixed remarks, not the praise.
-    if !cue_counts.is_empty() && t.kind != ThemeKind::Delight {
+    if !cue_counts.is_empty() && t.kind.has_severity() {
         let list: Vec<String> = cue_counts
             .iter()
             .take(3)

@@ -165,6 +165,16 @@ pub enum ThemeKind {
     Neutral,
 }
 
+impl ThemeKind {
+    /// Whether the pain in a theme's sentences measures the theme. Praise does not hurt: a pain
+    /// cue in a praise sentence ("it works, but the export is slow") is a mixed remark that the
+    /// sentence's own pain flag keeps, not a measure of the praise. A request keeps the hurt of
+    /// what is missing.
+    pub fn has_severity(self) -> bool {
+        self != ThemeKind::Delight
+    }
+}
+
 /// Which classifier found a mention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,8 +11,9 @@
 //! and accents do not split a word) of its sentences and prompts that occur in at least
 //! [`MIN_TEXTS`] of them (a word said once links nothing), at most [`MAX_WORDS`] of the most
 //! common. A prompt counts once, not once per sentence of the answer; the same scripted task
-//! read out in two sessions counts twice. A word weighs its inverse text frequency (smoothed, as scikit-learn's
-//! `TfidfVectorizer`), once however often it occurs in the text; each vector is normalised.
+//! read out in two sessions counts twice. A word weighs its inverse text frequency (smoothed,
+//! as scikit-learn's `TfidfVectorizer`), once however often it occurs in the text; each vector
+//! is normalised.
 
 use super::keyword::tokenize;
 use crate::types::Utterance;
@@ -85,17 +86,8 @@ impl Vocabulary {
     }
 
     /// Number of words.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.idf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.idf.is_empty()
-    }
-
-    /// Width of [`Vocabulary::extend`]'s columns.
-    pub fn width(&self) -> usize {
-        3 * self.len()
     }
 
     /// The TF-IDF vector of `text`, of length [`SCALE`] (zeros when it has none of the words).
@@ -151,7 +143,7 @@ mod tests {
         assert!(v.vector("azuolas")[v.index["azuolas"]] > 0.0);
         let mut row = Vec::new();
         v.extend(&mut row, "the download", None, None);
-        assert_eq!(row.len(), v.width());
+        assert_eq!(row.len(), 3 * v.len());
         assert!(row[v.len()..2 * v.len()].iter().all(|&a| a == 0.0));
         assert_eq!(row[..v.len()], row[2 * v.len()..]);
     }

@@ -233,10 +233,11 @@ impl<'a> Tagger<'a> {
             // The theme by meaning: the learned model when it has one, else the codebook
             // prototypes; with whether it also wins under the stricter rule (see
             // `embed::Scores::clear`). Where the learned model abstains, the prototypes' theme
-            // counts only when it wins under that rule. Measured on serdif-dev (theme accuracy;
-            // taught by P1–P2 / by P1–P3 / leave one session out): the learned model alone 0.39
-            // / 0.48 / 0.57, with this fallback 0.43 / 0.50 / 0.59, with any prototype theme
-            // 0.45 / 0.51 / 0.59 but 0.98 of all sentences themed and nothing left to discover.
+            // counts only when it wins under that rule. Measured on serdif-dev before the word
+            // columns (theme accuracy; taught by P1–P2 / by P1–P3 / leave one session out): the
+            // learned model alone 0.39 / 0.48 / 0.57, with this fallback 0.43 / 0.50 / 0.59,
+            // with any prototype theme 0.45 / 0.51 / 0.59 but 0.98 of all sentences themed and
+            // nothing left to discover.
             let mut by_meaning: Option<(usize, f32, Method)> = None;
             let mut clear_win = false;
             let learned_theme = verdict.and_then(|v| v.theme.map(|t| (t, v.score)));
