@@ -260,7 +260,15 @@ pub fn analyze(
     } else {
         Mode::Combined
     };
-    let tagger = Tagger::new(&codebook, embedder.as_ref(), &examples, mode).map_err(|e| {
+    // Examples whose codes are not the codebook's are a problem of the examples file, not of
+    // the model.
+    let coded = match (&opts.examples, &embedder) {
+        (Some(p), Some(_)) => {
+            learn::resolve(&codebook, &examples).map_err(|why| Error::input(p, why))?
+        }
+        _ => Vec::new(),
+    };
+    let tagger = Tagger::with_coded(&codebook, embedder.as_ref(), coded, mode).map_err(|e| {
         Error::model(
             "e5-small",
             e,

@@ -245,6 +245,9 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
         if let Some(p) = &a.examples {
             let examples = learn::read_examples(p)
                 .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
+            // Codes of another codebook: say so about the file, before any fold is fitted.
+            learn::resolve(&codebook, &examples)
+                .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
             let started = std::time::Instant::now();
             let row = learned_row(
                 "learned from --examples (other sessions only)",

@@ -69,10 +69,27 @@ pub struct Tagged {
 }
 
 impl<'a> Tagger<'a> {
+    /// A tagger for `codebook`, learning from `examples` when there are any (and an embedder);
+    /// an error when the embedder fails on the codebook or no example code is a codebook theme.
     pub fn new(
         codebook: &'a Codebook,
         embedder: Option<&'a e5::Embedder>,
         examples: &[learn::Example],
+        mode: Mode,
+    ) -> Result<Tagger<'a>, String> {
+        let coded = match embedder {
+            Some(_) if !examples.is_empty() => learn::resolve(codebook, examples)?,
+            _ => Vec::new(),
+        };
+        Tagger::with_coded(codebook, embedder, coded, mode)
+    }
+
+    /// [`Tagger::new`] with the examples already matched to the codebook ([`learn::resolve`]),
+    /// for callers that report a bad examples file apart from a failing model.
+    pub fn with_coded(
+        codebook: &'a Codebook,
+        embedder: Option<&'a e5::Embedder>,
+        coded: Vec<learn::Coded>,
         mode: Mode,
     ) -> Result<Tagger<'a>, String> {
         let mut keywords = Matcher::default();
@@ -87,9 +104,10 @@ impl<'a> Tagger<'a> {
             }
             _ => None,
         };
-        let coded = match embedder {
-            Some(_) if !examples.is_empty() => learn::resolve(codebook, examples)?,
-            _ => Vec::new(),
+        let coded = if embedder.is_some() {
+            coded
+        } else {
+            Vec::new()
         };
         Ok(Tagger {
             codebook,
