@@ -7,7 +7,9 @@
 //!   themes by meaning or the learned pain model) on the participant sentences that make up
 //!   each quote;
 //! - **themes**: accuracy = the quote's top theme (highest-scored mention among its sentences)
-//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes;
+//!   is one of its codes; coverage = share of quotes with any theme; macro-F1 over codes, and
+//!   each code's own precision, recall and F1 (printed for the last, most informed row, worst
+//!   first: where to add keywords, examples or coded quotes);
 //! - **whole sessions**: the share of *all* participant sentences flagged pain and given a
 //!   theme, next to the researcher's own shares (sentences in a pain quote, in any quote): a
 //!   tagger can score well on coded quotes and still flood a brief with pain.
@@ -49,6 +51,24 @@ pub struct Scores {
     /// Share of all participant sentences with a theme.
     pub all_coverage: f64,
     pub seconds: f64,
+    /// Per code of the codebook the coded quotes use: how this configuration did on it.
+    pub codes: Vec<CodeScore>,
+}
+
+/// One code's figures: of the quotes coded with it, how many got it as their top theme
+/// (recall), and of the quotes given it, how many carry it (precision).
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeScore {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// Coded quotes carrying this code.
+    pub quotes: usize,
+    /// Quotes whose top theme is this code.
+    pub given: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
 }
 
 pub fn run(a: EvalArgs) -> i32 {
@@ -83,6 +103,21 @@ pub fn run(a: EvalArgs) -> i32 {
                 println!(
                     "Of all participant sentences, the researcher coded {coded_pain:.2} as pain and {coded_any:.2} with any code."
                 );
+            }
+            // Where the last configuration (the most informed one) agrees with the researcher
+            // and where it does not, code by code, worst first.
+            if let Some(last) = rows.last() {
+                println!("\nBy code, {}:\n", last.name);
+                println!("| code | kind | coded quotes | given | precision | recall | F1 |");
+                println!("|---|---|---:|---:|---:|---:|---:|");
+                let mut codes: Vec<&CodeScore> = last.codes.iter().collect();
+                codes.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.quotes.cmp(&a.quotes)));
+                for c in codes {
+                    println!(
+                        "| {} | {} | {} | {} | {:.2} | {:.2} | {:.2} |",
+                        c.name, c.kind, c.quotes, c.given, c.precision, c.recall, c.f1
+                    );
+                }
             }
             if let Some(p) = &a.json {
                 let json = serde_json::to_string_pretty(&rows).unwrap();
@@ -427,11 +462,15 @@ fn score(
     let mut quotes = 0usize;
     let k = codebook.themes.len();
     let (mut ctp, mut cfp, mut cfn) = (vec![0usize; k], vec![0usize; k], vec![0usize; k]);
+    let mut support = vec![0usize; k];
     for (g, hits) in gold.iter().zip(index) {
         if hits.is_empty() {
             continue;
         }
         quotes += 1;
+        for &c in &g.themes {
+            support[c] += 1;
+        }
         let mut best: Option<(&Mention, usize)> = None;
         for &i in hits {
             let u = &us[i];
@@ -494,11 +533,24 @@ fn score(
     let present: Vec<usize> = (0..k)
         .filter(|&c| gold.iter().any(|g| g.themes.contains(&c)))
         .collect();
-    let macro_f1 = present
+    let codes: Vec<CodeScore> = present
         .iter()
-        .map(|&c| f1(ctp[c], cfp[c], cfn[c]).2)
-        .sum::<f64>()
-        / present.len().max(1) as f64;
+        .map(|&c| {
+            let (precision, recall, f1) = f1(ctp[c], cfp[c], cfn[c]);
+            let t = &codebook.themes[c];
+            CodeScore {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                kind: t.kind.as_str().to_string(),
+                quotes: support[c],
+                given: ctp[c] + cfp[c],
+                precision,
+                recall,
+                f1,
+            }
+        })
+        .collect();
+    let macro_f1 = codes.iter().map(|c| c.f1).sum::<f64>() / codes.len().max(1) as f64;
     Scores {
         name: name.to_string(),
         pain_precision: pp,
@@ -512,5 +564,106 @@ fn score(
         all_pain_share: pain.iter().filter(|&&p| p).count() as f64 / us.len().max(1) as f64,
         all_coverage: 1.0 - untagged as f64 / us.len().max(1) as f64,
         seconds,
+        codes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Method, ThemeKind};
+
+    fn utterance(text: &str) -> Utterance {
+        Utterance {
+            participant: "P1".into(),
+            source: "p1.txt".into(),
+            text: text.into(),
+            start: None,
+            end: None,
+            question: None,
+            turn: None,
+            confidence: None,
+        }
+    }
+
+    fn mention(text: &str, theme: &str, kind: ThemeKind) -> Mention {
+        Mention {
+            participant: "P1".into(),
+            source: "p1.txt".into(),
+            text: text.into(),
+            start: None,
+            end: None,
+            theme: theme.into(),
+            kind,
+            score: 0.5,
+            method: Method::Embedding,
+            pain: 0,
+            cues: Vec::new(),
+        }
+    }
+
+    /// Three quotes: one right, one given the wrong code, one given none. Each code's figures
+    /// count its own quotes, and macro-F1 is their mean.
+    #[test]
+    fn each_code_gets_its_own_precision_and_recall() {
+        let codebook = crate::codebook::parse(
+            r#"
+[codebook]
+name = "t"
+[[theme]]
+id = "slow"
+name = "Slow"
+kind = "pain"
+description = "It is slow."
+[[theme]]
+id = "fast"
+name = "Fast"
+kind = "delight"
+description = "It is fast."
+"#,
+        )
+        .unwrap();
+        let us = vec![
+            utterance("It took ages."),
+            utterance("It was quick, I guess."),
+            utterance("Hmm."),
+        ];
+        let mentions = vec![
+            mention("It took ages.", "slow", ThemeKind::Pain),
+            mention("It was quick, I guess.", "slow", ThemeKind::Pain),
+        ];
+        let gold = |text: &str, theme: usize| GoldQuote {
+            text: text.into(),
+            participant: Some("P1".into()),
+            themes: [theme].into_iter().collect(),
+            pain: theme == 0,
+        };
+        let gold = vec![
+            gold("It took ages.", 0),
+            gold("It was quick, I guess.", 1),
+            gold("Hmm.", 1),
+        ];
+        let index = vec![vec![0], vec![1], vec![2]];
+        let s = score(
+            "t",
+            &gold,
+            &index,
+            &us,
+            &mentions,
+            &[false; 3],
+            1,
+            &codebook,
+            0.0,
+        );
+        let code = |id: &str| s.codes.iter().find(|c| c.id == id).unwrap().clone();
+        let slow = code("slow");
+        assert_eq!((slow.quotes, slow.given), (1, 2));
+        assert_eq!((slow.precision, slow.recall), (0.5, 1.0));
+        assert_eq!(slow.kind, "pain");
+        let fast = code("fast");
+        assert_eq!((fast.quotes, fast.given), (2, 0));
+        assert_eq!((fast.recall, fast.f1), (0.0, 0.0));
+        assert!((s.theme_macro_f1 - (2.0 / 3.0) / 2.0).abs() < 1e-9);
+        assert!((s.theme_accuracy - 1.0 / 3.0).abs() < 1e-9);
     }
 }

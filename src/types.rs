@@ -173,6 +173,16 @@ impl ThemeKind {
     pub fn has_severity(self) -> bool {
         self != ThemeKind::Delight
     }
+
+    /// The codebook's word for it (`kind = "pain"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeKind::Pain => "pain",
+            ThemeKind::Delight => "delight",
+            ThemeKind::Request => "request",
+            ThemeKind::Neutral => "neutral",
+        }
+    }
 }
 
 /// Which classifier found a mention.

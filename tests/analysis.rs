@@ -387,6 +387,17 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     assert!(num(&learned, "pain_f1") >= 0.62, "{learned}");
     // Calibrated to the researcher's own pain rate (0.29 of all sentences).
     assert!(num(&learned, "all_pain_share") <= 0.35, "{learned}");
+    // Code by code: all 20 codes are used in the quotes; each is scored over its own quotes,
+    // and their F1s average to the macro-F1.
+    let codes = learned["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 20, "{learned}");
+    let support: f64 = codes.iter().map(|c| num(c, "quotes")).sum();
+    assert!(
+        support >= 735.0,
+        "every coded quote counts for its codes: {support}"
+    );
+    let mean = codes.iter().map(|c| num(c, "f1")).sum::<f64>() / 20.0;
+    assert!((mean - num(&learned, "theme_macro_f1")).abs() < 1e-9);
 }
 
 /// What researchers do: code two interviews by hand and let sowhat code the rest. Taught by
