@@ -6,7 +6,9 @@
 //! patterns in English, Lithuanian, Polish and Russian (keyword syntax of [`super::keyword`]).
 //! A cue preceded by a negation in the same clause ("not slow at all") does not fire, unless
 //! the pattern itself carries the negation (`fixed`: "doesn't work", "nie działa", "neveikia").
-//! Phrases such as "no problem" silence the cues they overlap.
+//! Phrases such as "no problem" silence the cues they overlap. Cues marked `hedge` (confusion)
+//! do not fire in a hypothetical sentence: "I don't know if it would be useful" weighs an idea,
+//! "I don't know what this is" is lost.
 //!
 //! The severity of a sentence is its strongest cue; a "minor" cue ("a bit", "slightly") lowers
 //! it by one, but never below 1 and never from 4. Every mention records the cues that fired as `id: pattern`.
@@ -24,7 +26,14 @@ const NEGATION_WINDOW: usize = 3;
 #[derive(Deserialize)]
 struct RawLexicon {
     negation: RawNegation,
+    #[serde(default)]
+    hypothetical: RawHypothetical,
     cue: Vec<RawCue>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawHypothetical {
+    words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +56,9 @@ struct RawCue {
     /// Downgrades the other cues of the sentence instead of adding pain.
     #[serde(default)]
     downgrade: bool,
+    /// Does not fire in a hypothetical sentence: a hedge about an idea, not a struggle.
+    #[serde(default)]
+    hedge: bool,
 }
 
 /// A cue family.
@@ -56,6 +68,7 @@ pub struct Cue {
     pub label: String,
     pub severity: Severity,
     pub downgrade: bool,
+    pub hedge: bool,
 }
 
 /// The compiled lexicon.
@@ -67,6 +80,7 @@ pub struct Lexicon {
     fixed: Vec<bool>,
     positive: Matcher,
     negators: Vec<String>,
+    hypothetical: Matcher,
 }
 
 /// What the cues say about one sentence.
@@ -110,7 +124,13 @@ impl Lexicon {
                 label: c.label,
                 severity: c.severity.min(4),
                 downgrade: c.downgrade,
+                hedge: c.hedge,
             });
+        }
+        let mut hypothetical = Matcher::default();
+        for p in &raw.hypothetical.words {
+            crate::codebook::check_pattern(p).map_err(|m| format!("hypothetical: {p:?} {m}"))?;
+            hypothetical.add(p, 0);
         }
         let mut positive = Matcher::default();
         for p in &raw.negation.positive {
@@ -128,6 +148,7 @@ impl Lexicon {
             fixed,
             positive,
             negators,
+            hypothetical,
         })
     }
 
@@ -145,6 +166,7 @@ impl Lexicon {
             .into_iter()
             .map(|h| h.tokens)
             .collect();
+        let hypothetical = !self.hypothetical.find(&tokens).is_empty();
         let mut best: Option<&Cue> = None;
         let mut downgrade = false;
         let mut cues = Vec::new();
@@ -161,6 +183,9 @@ impl Lexicon {
                 continue;
             }
             let cue = &self.cues[h.owner];
+            if cue.hedge && hypothetical {
+                continue;
+            }
             let label = format!("{}: {}", cue.id, self.matcher.pattern(h.pattern).source);
             if !cues.contains(&label) {
                 cues.push(label);
@@ -223,6 +248,42 @@ mod tests {
         assert!(sev("Aplikacja w ogóle nie działa.") >= 2);
         assert!(sev("Programėlė neveikia jau savaitę.") >= 2);
         assert!(sev("Приложение не работает.") >= 2);
+    }
+
+    /// Doubt about an idea is not confusion; doubt about the screen is, in every language.
+    #[test]
+    fn a_hedged_idea_is_not_confusion() {
+        for (hedge, plain) in [
+            (
+                "I don't know if it would be important to have it.",
+                "I don't know if it is important to have it.",
+            ),
+            (
+                "Nesuprantu, ar tai būtų naudinga.",
+                "Nesuprantu, ar tai naudinga.",
+            ),
+            (
+                "Nie rozumiem, czy to byłoby potrzebne.",
+                "Nie rozumiem, czy to jest potrzebne.",
+            ),
+            (
+                "Не понимаю, нужно ли бы это было.",
+                "Не понимаю, нужно ли это.",
+            ),
+        ] {
+            assert_eq!(sev(hedge), 0, "{hedge}");
+            assert_eq!(sev(plain), 2, "{plain}");
+        }
+        for lost in [
+            "I don't know what this button does.",
+            "Nesupratau, kur spausti.",
+            "Nie rozumiem tego ekranu.",
+            "Не понимаю, куда нажать.",
+        ] {
+            assert_eq!(sev(lost), 2, "{lost}");
+        }
+        // Only confusion is hedged: a real failure stays one.
+        assert!(sev("It crashed, so I could not finish.") >= 3);
     }
 
     #[test]
