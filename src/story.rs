@@ -70,7 +70,10 @@ fn story(
                 .find(|(c, _)| c.as_str() == "leave")
                 .map(|(_, n)| *n)
                 .unwrap_or(0);
-            let mut h = format!("{k} of {n} participants hit problems with {name}");
+            // The codebook's name as a label: researchers name codes as findings ("Navigation
+            // complex", "Wording not clear") as often as topics ("Delivery"), and only a label
+            // reads right for both.
+            let mut h = format!("{}: {k} of {n} participants hit problems", t.name);
             if leave > 0 {
                 h.push_str(&format!("; {leave} would leave or switch over it"));
             } else if let Some((cue, c)) = cue_counts.first().filter(|(_, c)| *c >= 2) {
@@ -83,9 +86,9 @@ fn story(
         ThemeKind::Neutral => format!("{k} of {n} participants bring up {name}"),
     };
     let mut observation = format!(
-        "{k} of {n} participants ({:.0} %) raised {} in {} sentence{}",
+        "{k} of {n} participants ({:.0} %) raised “{}” in {} sentence{}",
         t.prevalence * 100.0,
-        name,
+        t.name,
         ms.len(),
         if ms.len() == 1 { "" } else { "s" }
     );
@@ -357,13 +360,19 @@ pub fn saturation(
                 ),
             )
         } else {
+            // Names, not ids: "emergent-2" means nothing to a reader.
+            let name = |id: &String| {
+                let name = themes.iter().find(|t| &t.id == id).map_or(id, |t| &t.name);
+                format!("“{name}”")
+            };
             let added: Vec<String> = late
                 .iter()
                 .map(|s| {
+                    let names: Vec<String> = s.new_themes.iter().map(name).collect();
                     format!(
                         "{} added {}",
                         crate::report::file_name(&s.source),
-                        s.new_themes.join(", ")
+                        names.join(", ")
                     )
                 })
                 .collect();
@@ -509,7 +518,7 @@ mod tests {
         assert_eq!(q[0].participant, "P3", "the critical quote leads");
         assert!(
             s[0].headline
-                .starts_with("3 of 4 participants hit problems with delivery and waiting"),
+                .starts_with("Delivery and waiting: 3 of 4 participants hit problems"),
             "{}",
             s[0].headline
         );
@@ -564,7 +573,11 @@ mod tests {
             .collect();
         let s = saturation(&order, &themes, &ms);
         assert!(!s.saturated);
-        assert!(s.statement.contains("P5.txt added b"), "{}", s.statement);
+        assert!(
+            s.statement.contains("P5.txt added “Delivery and waiting”"),
+            "{}",
+            s.statement
+        );
         assert_eq!(s.steps[4].total, 2);
         let ms = vec![
             mention("P1", "a", "x", 3, &[]),
