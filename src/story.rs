@@ -62,7 +62,6 @@ fn story(
         quotes = pick_quotes(&ms, t.kind);
     }
     let cue_counts = cue_families(&ms);
-    let name = lower_first(&t.name);
     let headline = match t.kind {
         ThemeKind::Pain => {
             let leave = cue_counts
@@ -83,7 +82,7 @@ fn story(
             h
         }
         ThemeKind::Delight | ThemeKind::Request => format!("{}: {k} of {n} participants", t.name),
-        ThemeKind::Neutral => format!("{k} of {n} participants bring up {name}"),
+        ThemeKind::Neutral => format!("{}: {k} of {n} participants bring it up", t.name),
     };
     let mut observation = format!(
         "{k} of {n} participants ({:.0} %) raised “{}” in {} sentence{}",
@@ -168,17 +167,6 @@ fn cue_phrase(id: &str) -> String {
         .find(|c| c.id == id)
         .map(|c| c.label.clone())
         .unwrap_or_else(|| id.replace('-', " "))
-}
-
-fn lower_first(s: &str) -> String {
-    // Keep acronyms ("CSV export") as they are.
-    let mut chars = s.chars();
-    match (chars.next(), chars.next()) {
-        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
-            a.to_lowercase().chain(s.chars().skip(1)).collect()
-        }
-        _ => s.to_string(),
-    }
 }
 
 /// Picks up to three quotes from different participants: strong (severity, classifier score),
