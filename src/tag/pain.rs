@@ -250,6 +250,17 @@ mod tests {
         assert!(sev("Приложение не работает.") >= 2);
     }
 
+    /// A person who cannot is blocked; a thing that cannot is a limitation.
+    #[test]
+    fn blocked_is_about_the_person() {
+        assert!(sev("I can't log in to my account.") >= 3);
+        assert!(sev("We couldn't pay online.") >= 3);
+        assert!(sev("They could not help me with the refund.") >= 3);
+        assert!(sev("Why can't I open the invoice?") >= 3);
+        assert_eq!(sev("A box plot can't really tell you that."), 0);
+        assert_eq!(sev("It can't hurt to ask."), 0);
+    }
+
     /// Doubt about an idea is not confusion; doubt about the screen is, in every language.
     #[test]
     fn a_hedged_idea_is_not_confusion() {
