@@ -453,13 +453,13 @@ fn story_html(h: &mut String, ctx: &Ctx, story: &Story, number: usize, compact: 
         if compact { " compact" } else { "" },
         ctx.story_anchor(story)
     );
+    // The number beside the headline; the headline itself starts with the theme's name.
     let _ = writeln!(
         h,
-        "<p class=\"story-theme\"><span class=\"num\">{}</span>{}</p>",
+        "<h3 class=\"story-head\"><span class=\"num\">{}</span><span>{}</span></h3>",
         number,
-        theme.map(|t| esc(&t.name)).unwrap_or_default()
+        esc(&story.headline)
     );
-    let _ = writeln!(h, "<h3>{}</h3>", esc(&story.headline));
 
     // Badge line: kind, n of N (with dots), severity, confidence, single source.
     h.push_str("<p class=\"badges\">");
@@ -1324,9 +1324,9 @@ h3{font-size:1.15rem}
 .story{--k:var(--neutral);--kbg:var(--neutral-bg);background:var(--card);border:1px solid var(--line);border-top:4px solid var(--k);border-radius:12px;padding:1.3rem 1.6rem 1.2rem;margin:0 0 1.6rem;break-inside:avoid;scroll-margin-top:1rem}
 .story.pain{--k:var(--pain);--kbg:var(--pain-bg)}.story.delight{--k:var(--delight);--kbg:var(--delight-bg)}.story.request{--k:var(--request);--kbg:var(--request-bg)}
 .story:target{box-shadow:0 0 0 3px var(--kbg)}
-.story-theme{margin:0;font-size:.78rem;font-weight:700;text-transform:uppercase;letter-spacing:.08em;color:var(--k)}
-.story-theme .num{display:inline-block;min-width:1.5rem;height:1.5rem;line-height:1.5rem;text-align:center;border-radius:50%;background:var(--k);color:#fff;margin-right:.55rem;letter-spacing:0;font-size:.8rem}
-.story h3{font-size:1.38rem;margin:.55rem 0 .6rem;letter-spacing:-.005em}
+.story-head{display:flex;gap:.6rem;align-items:flex-start}
+.story-head .num{flex:none;min-width:1.6rem;height:1.6rem;line-height:1.6rem;margin-top:.1rem;text-align:center;border-radius:50%;background:var(--k);color:#fff;font-size:.85rem;font-weight:700}
+.story h3{font-size:1.38rem;margin:0 0 .6rem;letter-spacing:-.005em}
 .story.compact h3{font-size:1.18rem}
 .badges{display:flex;flex-wrap:wrap;gap:.35rem;margin:0 0 .9rem;padding:0}
 .badge{display:inline-flex;align-items:center;gap:.4rem;font-size:.78rem;line-height:1.2;padding:.22rem .6rem;border-radius:999px;background:var(--neutral-bg);color:var(--ink);white-space:nowrap}
