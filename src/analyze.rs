@@ -317,7 +317,7 @@ pub fn analyze(
             let id = format!("emergent-{}", n + 1);
             infos.push(ThemeInfo {
                 id: id.clone(),
-                name: upper_first(&d.label),
+                name: crate::report::markdown::capitalise(&d.label),
                 kind: ThemeKind::Neutral,
                 origin: Origin::Discovered,
                 description: format!(
@@ -439,13 +439,4 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// "polar plot · data" → "Polar plot · data": a discovered theme's label as a name.
-fn upper_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(a) => a.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

@@ -166,7 +166,8 @@ impl Lexicon {
             .into_iter()
             .map(|h| h.tokens)
             .collect();
-        let hypothetical = !self.hypothetical.find(&tokens).is_empty();
+        // Looked for only once a hedged cue has matched: most sentences have none.
+        let mut hypothetical: Option<bool> = None;
         let mut best: Option<&Cue> = None;
         let mut downgrade = false;
         let mut cues = Vec::new();
@@ -183,7 +184,9 @@ impl Lexicon {
                 continue;
             }
             let cue = &self.cues[h.owner];
-            if cue.hedge && hypothetical {
+            if cue.hedge
+                && *hypothetical.get_or_insert_with(|| !self.hypothetical.find(&tokens).is_empty())
+            {
                 continue;
             }
             let label = format!("{}: {}", cue.id, self.matcher.pattern(h.pattern).source);
