@@ -10,6 +10,9 @@
 //! do not fire in a hypothetical sentence: "I don't know if it would be useful" weighs an idea,
 //! "I don't know what this is" is lost.
 //!
+//! Cues such as English "can't" fire only beside a person (`person` forms with the `[person]`
+//! words: "I can't log in"); a thing that can't is a limitation, not a blocked task.
+//!
 //! The severity of a sentence is its strongest cue; a "minor" cue ("a bit", "slightly") lowers
 //! it by one, but never below 1 and never from 4. Every mention records the cues that fired as `id: pattern`.
 
@@ -27,12 +30,14 @@ const NEGATION_WINDOW: usize = 3;
 struct RawLexicon {
     negation: RawNegation,
     #[serde(default)]
-    hypothetical: RawHypothetical,
+    hypothetical: RawWords,
+    #[serde(default)]
+    person: RawWords,
     cue: Vec<RawCue>,
 }
 
 #[derive(Deserialize, Default)]
-struct RawHypothetical {
+struct RawWords {
     words: Vec<String>,
 }
 
@@ -53,6 +58,9 @@ struct RawCue {
     /// Patterns that already contain a negation: never flipped by one.
     #[serde(default)]
     fixed: Vec<String>,
+    /// Forms that fire only beside a person ("i can't", "can't i"); never flipped either.
+    #[serde(default)]
+    person: Vec<String>,
     /// Downgrades the other cues of the sentence instead of adding pain.
     #[serde(default)]
     downgrade: bool,
@@ -81,6 +89,19 @@ pub struct Lexicon {
     positive: Matcher,
     negators: Vec<String>,
     hypothetical: Matcher,
+}
+
+/// The phrases a `person` form stands for: each person before it ("they can't"), and after a
+/// one-word form, as in a question ("can't i").
+fn with_person(form: &str, persons: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in persons {
+        out.push(format!("{p} {form}"));
+        if !form.contains(char::is_whitespace) {
+            out.push(format!("{form} {p}"));
+        }
+    }
+    out
 }
 
 /// What the cues say about one sentence.
@@ -117,6 +138,20 @@ impl Lexicon {
             }
             for p in &c.fixed {
                 matcher.add(p, i);
+                fixed.push(true);
+            }
+            if !c.person.is_empty() && raw.person.words.is_empty() {
+                return Err(format!(
+                    "cue {}: has `person` forms but the lexicon has no [person] words",
+                    c.id
+                ));
+            }
+            for p in c
+                .person
+                .iter()
+                .flat_map(|f| with_person(f, &raw.person.words))
+            {
+                matcher.add(&p, i);
                 fixed.push(true);
             }
             cues.push(Cue {
@@ -260,8 +295,22 @@ mod tests {
         assert!(sev("We couldn't pay online.") >= 3);
         assert!(sev("They could not help me with the refund.") >= 3);
         assert!(sev("Why can't I open the invoice?") >= 3);
+        assert!(sev("Couldnt she just pay by card?") >= 3);
+        assert!(sev("you cannot change the date") >= 3);
         assert_eq!(sev("A box plot can't really tell you that."), 0);
         assert_eq!(sev("It can't hurt to ask."), 0);
+        assert_eq!(sev("The page cannot be printed."), 0);
+    }
+
+    #[test]
+    fn person_forms_need_the_person_words() {
+        let cue = "[negation]\nwords = [\"not\"]\n[[cue]]\nid = \"b\"\nlabel = \"b\"\nseverity = 3\nperson = [\"can't\"]\n";
+        let err = Lexicon::parse(cue).unwrap_err();
+        assert!(err.contains("[person]"), "{err}");
+        let ok = Lexicon::parse(&format!("{cue}[person]\nwords = [\"we\"]\n")).unwrap();
+        assert_eq!(ok.assess("We can't.").severity, 3);
+        assert_eq!(ok.assess("Can't we?").severity, 3);
+        assert_eq!(ok.assess("I can't.").severity, 0);
     }
 
     /// Doubt about an idea is not confusion; doubt about the screen is, in every language.
