@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, step 1: build sowhat, fetch its models (once) and run it on the bundled
 # example interviews (fixtures/interviews, synthesised by fixtures/make-interviews.sh).
-# Output: sowhat-out/ (transcripts today; the brief as the analysis stages land).
+# Output: sowhat-out/: brief.md, brief.html, insights.json, mentions.csv, project.qdpx and
+# the transcripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

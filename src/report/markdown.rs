@@ -56,7 +56,11 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
             let mut facts = Vec::new();
             if let Some(t) = theme {
                 facts.push(kind_word(t.kind).to_string());
-                facts.push(participants_phrase(t, n_total));
+                // Headlines usually lead with the count already ("…: 6 of 9 participants").
+                let people = participants_phrase(t, n_total);
+                if !story.headline.contains(&people) {
+                    facts.push(people);
+                }
                 if t.severity > 0 {
                     facts.push(severity_word(t.severity).to_string());
                 }
@@ -803,8 +807,35 @@ pub(crate) fn method_notes(insights: &Insights) -> Vec<String> {
     if let Some(r) = s.redaction.as_deref() {
         v.push(r.to_string());
     }
-    v.push("Transcripts are machine-made (speech recognition) and may contain errors; quotes are verbatim from the transcripts, in the participant's language, and only ever the participant's words, never the interviewer's.".to_string());
-    v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so every quote can be checked by listening.".to_string());
+    // Say what the transcripts are: recordings sowhat transcribed, or transcripts imported.
+    let recorded = insights
+        .participants
+        .iter()
+        .filter(|p| crate::audio::is_audio_path(std::path::Path::new(&p.source)))
+        .count();
+    let origin = if recorded == insights.participants.len() {
+        "Transcripts are machine-made (speech recognition) and may contain errors"
+    } else if recorded == 0 {
+        "Transcripts were read as given (imported files, not transcribed by sowhat)"
+    } else {
+        "Transcripts of recordings are machine-made (speech recognition) and may contain errors; imported transcripts were read as given"
+    };
+    v.push(format!("{origin}; quotes are verbatim from the transcripts, in the participant's language, and only ever the participant's words, never the interviewer's."));
+    // Over the quotes the brief shows and every mention behind them.
+    let starts: Vec<bool> = insights
+        .stories
+        .iter()
+        .flat_map(|s| s.quotes.iter().map(|q| q.start.is_some()))
+        .chain(insights.mentions.iter().map(|m| m.start.is_some()))
+        .collect();
+    let timed = starts.iter().filter(|&&t| t).count();
+    if timed == starts.len() && timed > 0 {
+        v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so every quote can be checked by listening.".to_string());
+    } else if timed > 0 {
+        v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so a quote can be checked by listening; quotes from transcripts without times name the participant only.".to_string());
+    } else {
+        v.push("The transcripts carry no times, so quotes name the participant only; transcripts with [hh:mm:ss] stamps, subtitles (VTT, SRT) or sowhat's own transcription give every quote its moment in the recording.".to_string());
+    }
     v
 }
 
@@ -841,6 +872,60 @@ mod tests {
             md
         );
         assert!(md.contains("> Again.\n>\n> — P02\n"), "{}", md);
+    }
+
+    /// The notes say what the transcripts are: a brief on imported, untimed transcripts must
+    /// not claim speech recognition or timestamps.
+    #[test]
+    fn method_notes_tell_recordings_from_imported_transcripts() {
+        let mut ins = insights();
+        let notes = method_notes(&ins).join("\n");
+        assert!(notes.contains("machine-made"), "{notes}");
+        assert!(
+            notes.contains("without times name the participant only"),
+            "{notes}"
+        );
+        for s in &mut ins.stories {
+            for q in &mut s.quotes {
+                q.start = Some(1.0);
+            }
+        }
+        let notes = method_notes(&ins).join("\n");
+        assert!(
+            notes.contains("every quote can be checked by listening"),
+            "{notes}"
+        );
+        for p in &mut ins.participants {
+            p.source = p.source.replace(".m4a", ".vtt");
+        }
+        for s in &mut ins.stories {
+            for q in &mut s.quotes {
+                q.start = None;
+            }
+        }
+        let notes = method_notes(&ins).join("\n");
+        assert!(!notes.contains("machine-made"), "{notes}");
+        assert!(notes.contains("read as given"), "{notes}");
+        assert!(notes.contains("carry no times"), "{notes}");
+        assert!(!notes.contains("checked by listening"), "{notes}");
+        ins.participants[0].source = "/home/r/rec/P01.m4a".into();
+        let notes = method_notes(&ins).join("\n");
+        assert!(
+            notes.contains("Transcripts of recordings are machine-made"),
+            "{notes}"
+        );
+    }
+
+    /// The headline already gives the count; the at-a-glance line does not repeat it.
+    #[test]
+    fn at_a_glance_names_the_count_once() {
+        let mut ins = insights();
+        let people = participants_phrase(&ins.themes[0], ins.participants.len());
+        ins.stories[0].headline = format!("A: {people} hit problems");
+        let md = render(&ins, &BriefOptions::default());
+        let line = md.lines().find(|l| l.starts_with("1. ")).unwrap();
+        assert_eq!(line.matches(&people).count(), 1, "{line}");
+        assert!(line.contains("— pain"), "{line}");
     }
 
     #[test]
