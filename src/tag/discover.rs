@@ -7,7 +7,8 @@
 //!
 //! 1. **Filter** — drop sentences with fewer than 4 words, pure filler
 //!    ("okay", "yeah", "taip", "tak", "да", …), fewer than 2 content words
-//!    (non-stopwords), verbatim repeats by the same participant, and
+//!    (non-stopwords; talk about the session itself, "so the task is
+//!    completed", counts as filler), verbatim repeats by the same participant, and
 //!    read-aloud boilerplate (the same word sequence spoken by ≥ 3
 //!    participants — task prompts, UI labels).
 //! 2. **Re-centre** — e5 embeddings are anisotropic: unrelated sentences sit at
@@ -26,8 +27,8 @@
 //!    valid sub-clusters (HDBSCAN-style condensed tree), so one topic cannot
 //!    swallow the output.
 //! 5. **Keep & rank** — clusters with ≥ `min_size` sentences from ≥
-//!    `min_participants` participants whose sentences share at least one
-//!    content word, ranked by distinct participants, then size, then
+//!    `min_participants` participants, two of whom share a content word
+//!    (in ≥ 2 sentences), ranked by distinct participants, then size, then
 //!    cohesion, then lowest member index; capped at `max_themes`. Everything
 //!    else stays unassigned (noise).
 //! 6. **Label** — class-based TF-IDF (c-TF-IDF, as in BERTopic) over 1–3-grams
@@ -115,7 +116,8 @@ pub fn discover(
 
     // ---- 1. filter -------------------------------------------------------
     let stop = stopwords();
-    let fill = fillers();
+    let mut fill = fillers();
+    fill.extend(session_talk());
     let tokens: Vec<Vec<String>> = texts.iter().map(|t| tokenize(t)).collect();
     let mut speakers: HashMap<&[String], HashSet<&str>> = HashMap::new();
     for i in 0..n_in {
@@ -236,9 +238,16 @@ pub fn discover(
     // label does not depend on `max_themes`.
     let kept_tokens: Vec<&[String]> = kept.iter().map(|&i| tokens[i].as_slice()).collect();
     let clusters_local: Vec<&[usize]> = cands.iter().map(|c| c.local.as_slice()).collect();
-    let keywords = ctfidf_keywords(&kept_tokens, &clusters_local, &pid, &stop, &fill);
-    // A cluster whose sentences share no content word at all is a stylistic
-    // grouping ("I would say that …"), not a theme: drop it.
+    let keywords = ctfidf_keywords(
+        &kept_tokens,
+        &clusters_local,
+        &pid,
+        &stop,
+        &fill,
+        min_parts.min(2),
+    );
+    // A cluster whose participants share no content word is a stylistic grouping
+    // ("I would say that …"), not a theme: drop it.
     let (cands, keywords): (Vec<Cand>, Vec<Vec<String>>) = cands
         .into_iter()
         .zip(keywords)
@@ -673,7 +682,8 @@ fn tokenize(text: &str) -> Vec<String> {
 /// normalised by cluster size; the weight is `ln(1 + A / f(t))` where `f(t)` is
 /// the number of kept sentences (clusters and noise) containing the term and
 /// `A` the average number of sentences per class. Terms must occur in ≥ 2
-/// sentences of the cluster (and, when possible, from ≥ 2 participants).
+/// sentences of the cluster from ≥ `min_speakers` participants (2, unless themes
+/// may come from one); a cluster without such a term gets none and is dropped.
 /// English plurals are folded onto their singular when both occur.
 fn ctfidf_keywords(
     toks: &[&[String]],
@@ -681,6 +691,7 @@ fn ctfidf_keywords(
     pid: &[usize],
     stop: &HashSet<&'static str>,
     fill: &HashSet<&'static str>,
+    min_speakers: usize,
 ) -> Vec<Vec<String>> {
     let is_content = |t: &str| {
         !stop.contains(t)
@@ -795,24 +806,23 @@ fn ctfidf_keywords(
             let csize = members.len() as f64;
             // Terms are ranked in tiers, then by c-TF-IDF: (0) used in ≥ 10 % of the
             // cluster's sentences (at least 2) by ≥ 2 participants, (1) ≥ 2
-            // sentences by ≥ 2 participants, (2) ≥ 2 sentences of one participant.
+            // sentences by ≥ 2 participants. A word only one participant used does not
+            // name what several people said ("clear" from "not clear to me" and "more
+            // clear to me now", both P8's), so it is no keyword.
             let strict = ((0.1 * csize).ceil() as usize).max(2);
             let mut scored: Vec<(u8, f64, &str, usize)> = tf
                 .iter()
                 .filter(|(_, (c, _))| *c >= 2)
-                .map(|(t, (c, ps))| {
+                .filter_map(|(t, (c, ps))| {
                     let mut ps = ps.clone();
                     ps.sort_unstable();
                     ps.dedup();
+                    if ps.len() < min_speakers {
+                        return None;
+                    }
                     let w = (*c as f64 / csize) * (1.0 + avg / df[t] as f64).ln();
-                    let tier = if ps.len() < 2 {
-                        2
-                    } else if *c < strict {
-                        1
-                    } else {
-                        0
-                    };
-                    (tier, w, *t, *c)
+                    let tier = if *c < strict { 1 } else { 0 };
+                    Some((tier, w, *t, *c))
                 })
                 .collect();
             scored.sort_by(|a, b| {
@@ -855,6 +865,86 @@ fn ctfidf_keywords(
             chosen.into_iter().map(|(t, _)| display(&t)).collect()
         })
         .collect()
+}
+
+/// Words about the session itself (EN, LT, PL, RU): "so the task is completed", "can I move
+/// to the next question?". Every usability session has this talk and it is never a finding,
+/// so discovery treats these words like fillers.
+fn session_talk() -> HashSet<&'static str> {
+    [
+        // English
+        "task",
+        "tasks",
+        "question",
+        "questions",
+        "scenario",
+        "scenarios",
+        "exercise",
+        "exercises",
+        "interview",
+        "session",
+        "completed",
+        "complete",
+        "finished",
+        "done",
+        "next",
+        // Lithuanian
+        "užduotis",
+        "užduotį",
+        "užduoties",
+        "užduotys",
+        "užduočių",
+        "klausimas",
+        "klausimą",
+        "klausimo",
+        "klausimai",
+        "interviu",
+        "baigta",
+        "baigiau",
+        "atlikta",
+        "atlikau",
+        "sekantis",
+        "sekantį",
+        "sekanti",
+        // Polish
+        "zadanie",
+        "zadania",
+        "zadaniu",
+        "zadań",
+        "pytanie",
+        "pytania",
+        "pytań",
+        "wywiad",
+        "skończone",
+        "skończyłem",
+        "skończyłam",
+        "gotowe",
+        "zrobione",
+        "następne",
+        "następny",
+        "następna",
+        // Russian
+        "задание",
+        "задания",
+        "заданию",
+        "задача",
+        "задачу",
+        "задачи",
+        "вопрос",
+        "вопросы",
+        "интервью",
+        "готово",
+        "закончил",
+        "закончила",
+        "сделано",
+        "выполнено",
+        "следующий",
+        "следующее",
+        "следующая",
+        "следующему",
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Filler / backchannel tokens (EN, LT, PL, RU). A sentence made only of these
@@ -2123,6 +2213,58 @@ mod tests {
                 assert!(d.texts[m].split_whitespace().count() >= 4);
             }
         }
+    }
+
+    #[test]
+    fn session_talk_and_one_speakers_words_are_no_theme() {
+        let mut d = planted(21, 4, 12, 6, 40);
+        let n0 = d.texts.len();
+        let mut r = Rng(7);
+        let talk = r.unit(DIM);
+        let base = d.emb[0].iter().map(|&x| x as f64).collect::<Vec<_>>();
+        // a tight group of talk about the session, in four languages, from four people
+        for (p, t) in [
+            "So the task is completed now.",
+            "Can I move on to the next question?",
+            "Okay, the task is done, next task.",
+            "Gerai, užduotis baigta, kitas klausimas.",
+            "Dobrze, zadanie skończone, następne pytanie.",
+            "Так, задание готово, следующий вопрос.",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let g = r.unit(DIM);
+            d.emb.push(mix(&[(&base, 1.0), (&talk, 0.6), (&g, 0.05)]));
+            d.texts.push(t.to_string());
+            d.parts.push(format!("P{}", p % 4 + 1));
+            d.truth.push(None);
+        }
+        // a tight group whose only shared word ("turquoise") is one participant's
+        let solo = r.unit(DIM);
+        for (p, t) in [
+            ("P1", "The turquoise header looked odd to me."),
+            ("P1", "Again that turquoise banner puzzles me."),
+            ("P2", "Honestly the colours confuse me somewhat here."),
+            ("P3", "I think these shades seem weird somehow."),
+        ] {
+            let g = r.unit(DIM);
+            d.emb.push(mix(&[(&base, 1.0), (&solo, 0.6), (&g, 0.05)]));
+            d.texts.push(t.to_string());
+            d.parts.push(p.to_string());
+            d.truth.push(None);
+        }
+        let themes = run(&d, &Options::default());
+        for th in &themes {
+            assert!(
+                th.members.iter().all(|&m| m < n0),
+                "session talk or a one-speaker word became theme {:?}",
+                th.label
+            );
+        }
+        // the planted topics are still found
+        let q = match_quality(&d, &themes, 4);
+        assert!(q.iter().filter(|x| x.0 >= 0.8).count() >= 3, "{q:?}");
     }
 
     #[test]
