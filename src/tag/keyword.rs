@@ -231,22 +231,44 @@ impl Matcher {
     }
 }
 
-/// Whether a match is negated: a negation word within `window` words before it, in the same
-/// clause ("not slow at all", "never had to wait", "nie był wolny", "не медленно").
-pub fn negated(
-    tokens: &[Token],
-    hit: &std::ops::Range<usize>,
-    negators: &[String],
-    window: usize,
-) -> bool {
+/// How far a negation reaches before a cue.
+#[derive(Debug, Clone, Default)]
+pub struct Negation {
+    /// Folded negation words ("*n't" matches any word ending in n't).
+    pub words: Vec<String>,
+    /// How many words before a cue a negation word may stand.
+    pub window: usize,
+    /// Folded words the window does not count: "not to be a problem" is three words away.
+    pub skip: Vec<String>,
+    /// Negated verbs of opinion ("don't think", "не думаю") that negate the rest of their
+    /// clause: "I don't think I got stuck too badly".
+    pub raising: Matcher,
+}
+
+/// Whether a match is negated: a negation word within `window` words before it (not counting
+/// `skip` words), or a negated opinion verb anywhere before it, in the same clause ("not slow at
+/// all", "never had to wait", "nie był wolny", "не медленно", "I don't think that was an issue").
+pub fn negated(tokens: &[Token], hit: &std::ops::Range<usize>, negation: &Negation) -> bool {
     let Some(first) = tokens.get(hit.start) else {
         return false;
     };
-    let from = hit.start.saturating_sub(window);
-    tokens[from..hit.start]
+    let mut counted = 0;
+    for t in tokens[..hit.start].iter().rev() {
+        if t.clause != first.clause || counted >= negation.window {
+            break;
+        }
+        if negation.words.iter().any(|n| is_negator(&t.word, n)) {
+            return true;
+        }
+        if !negation.skip.contains(&t.word) {
+            counted += 1;
+        }
+    }
+    negation
+        .raising
+        .find(&tokens[..hit.start])
         .iter()
-        .filter(|t| t.clause == first.clause)
-        .any(|t| negators.iter().any(|n| is_negator(&t.word, n)))
+        .any(|r| tokens[r.tokens.start].clause == first.clause)
 }
 
 fn is_negator(word: &str, n: &str) -> bool {
@@ -303,16 +325,30 @@ mod tests {
 
     #[test]
     fn negation_is_scoped_to_the_clause_and_window() {
-        let neg: Vec<String> = ["not", "never", "no", "*n't", "nie", "не"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut raising = Matcher::default();
+        raising.add("don't think", 0);
+        let neg = Negation {
+            words: ["not", "never", "no", "*n't", "nie", "не"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            window: 3,
+            skip: vec!["a".into(), "to".into(), "be".into()],
+            raising,
+        };
         let check = |text: &str, pat: &str| {
             let t = tokenize(text);
             let p = Pattern::new(pat);
             let r = p.find(&t)[0].clone();
-            negated(&t, &r, &neg, 3)
+            negated(&t, &r, &neg)
         };
+        assert!(check("It seems not to be a problem", "problem"));
+        assert!(!check(
+            "It is not the case that we had a problem",
+            "problem"
+        ));
+        assert!(check("I don't think I got stuck too badly", "stuck"));
+        assert!(!check("I don't think so, I got stuck", "stuck"));
         assert!(check("It was not slow at all", "slow"));
         assert!(check("It wasn't slow", "slow"));
         assert!(check("Dostawa nie była wolna", "woln*"));

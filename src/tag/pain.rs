@@ -4,7 +4,9 @@
 //! would leave, public complaint, blocked task, lost money, lost time, anger, frustration,
 //! effort, slowness, errors, confusion, and "minor" downgraders — each with a severity and
 //! patterns in English, Lithuanian, Polish and Russian (keyword syntax of [`super::keyword`]).
-//! A cue preceded by a negation in the same clause ("not slow at all") does not fire, unless
+//! A cue preceded by a negation in the same clause ("not slow at all", "seems not to be a
+//! problem": articles and such do not count in the window; "I don't think that was an issue":
+//! a negated opinion verb reaches the end of its clause) does not fire, unless
 //! the pattern itself carries the negation (`fixed`: "doesn't work", "nie działa", "neveikia").
 //! Phrases such as "no problem" silence the cues they overlap. Cues marked `hedge` (confusion)
 //! do not fire in a hypothetical sentence: "I don't know if it would be useful" weighs an idea,
@@ -16,14 +18,14 @@
 //! The severity of a sentence is its strongest cue; a "minor" cue ("a bit", "slightly") lowers
 //! it by one, but never below 1 and never from 4. Every mention records the cues that fired as `id: pattern`.
 
-use super::keyword::{negated, tokenize, Matcher};
+use super::keyword::{negated, tokenize, Matcher, Negation};
 use crate::types::Severity;
 use serde::Deserialize;
 
 /// The built-in cue lexicon.
 pub const CUES_TOML: &str = include_str!("pain-cues.toml");
 
-/// Words within this many words before a cue negate it.
+/// Words within this many words before a cue negate it (`skip` words not counted).
 const NEGATION_WINDOW: usize = 3;
 
 #[derive(Deserialize)]
@@ -44,6 +46,10 @@ struct RawWords {
 #[derive(Deserialize)]
 struct RawNegation {
     words: Vec<String>,
+    #[serde(default)]
+    skip: Vec<String>,
+    #[serde(default)]
+    raising: Vec<String>,
     #[serde(default)]
     positive: Vec<String>,
 }
@@ -87,7 +93,7 @@ pub struct Lexicon {
     /// Per pattern index of `matcher`: whether it is `fixed`.
     fixed: Vec<bool>,
     positive: Matcher,
-    negators: Vec<String>,
+    negation: Negation,
     hypothetical: Matcher,
 }
 
@@ -171,18 +177,24 @@ impl Lexicon {
         for p in &raw.negation.positive {
             positive.add(p, 0);
         }
-        let negators = raw
-            .negation
-            .words
-            .iter()
-            .map(|w| super::keyword::fold(w))
-            .collect();
+        let mut raising = Matcher::default();
+        for p in &raw.negation.raising {
+            crate::codebook::check_pattern(p).map_err(|m| format!("raising: {p:?} {m}"))?;
+            raising.add(p, 0);
+        }
+        let fold_all = |ws: &[String]| ws.iter().map(|w| super::keyword::fold(w)).collect();
+        let negation = Negation {
+            words: fold_all(&raw.negation.words),
+            window: NEGATION_WINDOW,
+            skip: fold_all(&raw.negation.skip),
+            raising,
+        };
         Ok(Lexicon {
             cues,
             matcher,
             fixed,
             positive,
-            negators,
+            negation,
             hypothetical,
         })
     }
@@ -213,9 +225,7 @@ impl Lexicon {
             {
                 continue;
             }
-            if !self.fixed[h.pattern]
-                && negated(&tokens, &h.tokens, &self.negators, NEGATION_WINDOW)
-            {
+            if !self.fixed[h.pattern] && negated(&tokens, &h.tokens, &self.negation) {
                 continue;
             }
             let cue = &self.cues[h.owner];
@@ -278,6 +288,19 @@ mod tests {
         assert_eq!(sev("Delivery was not slow at all."), 0);
         assert_eq!(sev("Honestly, no problem with billing."), 0);
         assert!(sev("Delivery was slow.") >= 2);
+    }
+
+    /// "Not to be a problem" is negated across its small words; "I don't think" negates its
+    /// clause; surprise ("I didn't think it would be so slow") is still pain.
+    #[test]
+    fn negation_reaches_past_small_words_and_opinion_verbs() {
+        assert_eq!(sev("Downloading the data seems not to be a problem."), 0);
+        assert_eq!(sev("I don't think I got stuck too badly."), 0);
+        assert_eq!(sev("I wouldn't call it slow."), 0);
+        assert_eq!(sev("Не думаю что это проблема."), 0);
+        assert!(sev("I didn't think it would be so slow.") >= 2);
+        assert!(sev("I don't think so, I got stuck.") >= 3);
+        assert!(sev("The problem is not the price.") >= 2);
     }
 
     #[test]
