@@ -574,16 +574,7 @@ mod tests {
     use crate::types::{Method, ThemeKind};
 
     fn utterance(text: &str) -> Utterance {
-        Utterance {
-            participant: "P1".into(),
-            source: "p1.txt".into(),
-            text: text.into(),
-            start: None,
-            end: None,
-            question: None,
-            turn: None,
-            confidence: None,
-        }
+        Utterance::said("P1", "p1.txt", text)
     }
 
     fn mention(text: &str, theme: &str, kind: ThemeKind) -> Mention {

@@ -155,6 +155,23 @@ pub struct Utterance {
     pub confidence: Option<f32>,
 }
 
+impl Utterance {
+    /// A sentence with no times and no context (prompt, turn, confidence): fill those in with
+    /// struct update syntax where they matter.
+    pub fn said(participant: &str, source: &str, text: &str) -> Utterance {
+        Utterance {
+            participant: participant.into(),
+            source: source.into(),
+            text: text.into(),
+            start: None,
+            end: None,
+            question: None,
+            turn: None,
+            confidence: None,
+        }
+    }
+}
+
 /// The kind of a theme (codebook `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1100,16 +1100,7 @@ mod tests {
 
     #[test]
     fn quotes_are_found_sentence_by_sentence_in_the_participants_speech() {
-        let u = |p: &str, text: &str| Utterance {
-            participant: p.into(),
-            source: format!("{p}.txt"),
-            text: text.into(),
-            start: None,
-            end: None,
-            question: None,
-            turn: None,
-            confidence: None,
-        };
+        let u = |p: &str, text: &str| Utterance::said(p, &format!("{p}.txt"), text);
         let us = [
             u("P1", "The map did not load at all."),
             u("P1", "I had to reload the page twice."),
@@ -1288,14 +1279,12 @@ mod tests {
         let mut state = 11u64;
         let tasks = ["Please download the data.", "Now open the map view."];
         let utterance = |session: usize, i: usize| Utterance {
-            participant: format!("P{session}"),
-            source: format!("p{session}.txt"),
-            text: ["Yes, fine.", "Okay, that works.", "Hmm, I see."][i % 3].into(),
-            start: None,
-            end: None,
             question: Some(tasks[i % 2].into()),
-            turn: None,
-            confidence: None,
+            ..Utterance::said(
+                &format!("P{session}"),
+                &format!("p{session}.txt"),
+                ["Yes, fine.", "Okay, that works.", "Hmm, I see."][i % 3],
+            )
         };
         let study: Vec<Utterance> = (0..4)
             .flat_map(|s| (0..12).map(move |i| utterance(s, i)))

@@ -153,14 +153,8 @@ mod tests {
     #[test]
     fn a_prompt_counts_once_per_answer() {
         let u = |source: &str, text: &str, q: &str| Utterance {
-            participant: source.into(),
-            source: source.into(),
-            text: text.into(),
-            start: None,
-            end: None,
             question: Some(q.into()),
-            turn: None,
-            confidence: None,
+            ..Utterance::said(source, source, text)
         };
         let one = [
             u("p1", "Yes.", "Open the filter."),
