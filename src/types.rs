@@ -191,7 +191,7 @@ impl ThemeKind {
         self != ThemeKind::Delight
     }
 
-    /// The codebook's word for it (`kind = "pain"`).
+    /// The codebook's word for it (`kind = "pain"`), also in the brief, CSV and QDPX exports.
     pub fn as_str(self) -> &'static str {
         match self {
             ThemeKind::Pain => "pain",
@@ -199,6 +199,18 @@ impl ThemeKind {
             ThemeKind::Request => "request",
             ThemeKind::Neutral => "neutral",
         }
+    }
+
+    /// The kind a codebook word names (exactly as [`ThemeKind::as_str`] writes it).
+    pub fn parse(word: &str) -> Option<ThemeKind> {
+        [
+            ThemeKind::Pain,
+            ThemeKind::Delight,
+            ThemeKind::Request,
+            ThemeKind::Neutral,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == word)
     }
 }
 

@@ -165,15 +165,12 @@ pub fn parse(text: &str) -> Result<Codebook, Vec<Problem>> {
         if t.name.trim().is_empty() {
             bad(format!("theme {:?} has an empty name", t.id));
         }
-        let kind = match t.kind.as_str() {
-            "pain" => ThemeKind::Pain,
-            "delight" => ThemeKind::Delight,
-            "request" => ThemeKind::Request,
-            "neutral" => ThemeKind::Neutral,
-            other => {
+        let kind = match ThemeKind::parse(&t.kind) {
+            Some(k) => k,
+            None => {
                 bad(format!(
-                    "theme {:?} has kind {other:?}; use pain, delight, request or neutral",
-                    t.id
+                    "theme {:?} has kind {:?}; use pain, delight, request or neutral",
+                    t.id, t.kind
                 ));
                 ThemeKind::Neutral
             }

@@ -87,7 +87,7 @@ pub fn write_mentions_delimited(
                     .unwrap_or_default(),
                 guard(&m.theme),
                 guard(names.get(m.theme.as_str()).copied().unwrap_or("")),
-                kind_str(m.kind).to_string(),
+                m.kind.as_str().to_string(),
                 m.pain.to_string(),
                 method_str(m.method).to_string(),
                 if m.score.is_finite() {
@@ -159,7 +159,7 @@ pub fn read_mentions(bytes: &[u8]) -> Result<Vec<Mention>, String> {
                 .map_err(|_| format!("line {line}: {what} \"{v}\" is not a number"))
         };
         let kind_v = cell(c_kind).trim();
-        let kind = parse_kind(kind_v).ok_or_else(|| {
+        let kind = ThemeKind::parse(&kind_v.to_lowercase()).ok_or_else(|| {
             format!("line {line}: kind \"{kind_v}\" is not one of pain, delight, request, neutral")
         })?;
         let method_v = cell(c_method).trim();
@@ -328,25 +328,6 @@ fn hms(seconds: f64) -> String {
         0
     };
     format!("{:02}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60)
-}
-
-fn kind_str(k: ThemeKind) -> &'static str {
-    match k {
-        ThemeKind::Pain => "pain",
-        ThemeKind::Delight => "delight",
-        ThemeKind::Request => "request",
-        ThemeKind::Neutral => "neutral",
-    }
-}
-
-fn parse_kind(s: &str) -> Option<ThemeKind> {
-    Some(match s.to_lowercase().as_str() {
-        "pain" => ThemeKind::Pain,
-        "delight" => ThemeKind::Delight,
-        "request" => ThemeKind::Request,
-        "neutral" => ThemeKind::Neutral,
-        _ => return None,
-    })
 }
 
 fn method_str(m: Method) -> &'static str {

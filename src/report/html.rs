@@ -17,9 +17,9 @@ use std::fmt::Write;
 
 use super::markdown::{
     attribute_keys, badge_words, capitalise, confidence_word, date_of, file_name, format_time,
-    kept_without_story, kind_word, method_notes, no_story_message, participants_fraction,
-    participants_phrase, percent, scrub_paths, segments_line, severity_word, shown_quotes,
-    split_stories, strengths_below_top, summary_line, theme_name, theme_of, title, BriefOptions,
+    kept_without_story, method_notes, no_story_message, participants_fraction, participants_phrase,
+    percent, scrub_paths, segments_line, severity_word, shown_quotes, split_stories,
+    strengths_below_top, summary_line, theme_name, theme_of, title, BriefOptions,
 };
 use crate::types::{Insights, Origin, Quote, Story, ThemeKind, ThemeStats, Verdict};
 
@@ -108,7 +108,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         h.push_str("<ol class=\"toc-stories\">\n");
         for story in top {
             let t = theme_of(insights, &story.theme);
-            let kind = t.map(|t| kind_class(t.kind)).unwrap_or("neutral");
+            let kind = t.map(|t| t.kind.as_str()).unwrap_or("neutral");
             let n = t
                 .map(|t| participants_fraction(t, ctx.n_total))
                 .unwrap_or_default();
@@ -445,7 +445,7 @@ impl<'a> Ctx<'a> {
 
 fn story_html(h: &mut String, ctx: &Ctx, story: &Story, number: usize, compact: bool) {
     let theme = theme_of(ctx.insights, &story.theme);
-    let kind = theme.map(|t| kind_class(t.kind)).unwrap_or("neutral");
+    let kind = theme.map(|t| t.kind.as_str()).unwrap_or("neutral");
     let _ = writeln!(
         h,
         "<article class=\"story {}{}\" id=\"{}\">",
@@ -606,7 +606,7 @@ fn theme_table(ctx: &Ctx, themes: &[&ThemeStats], why: &str) -> String {
             h,
             "<tr id=\"{}\"><td><span class=\"dot {}\"></span>{}",
             ctx.theme_anchor(t),
-            kind_class(t.kind),
+            t.kind.as_str(),
             esc(&t.name)
         );
         if t.origin == Origin::Discovered {
@@ -618,7 +618,7 @@ fn theme_table(ctx: &Ctx, themes: &[&ThemeStats], why: &str) -> String {
         let _ = writeln!(
             h,
             "</td><td>{}</td><td class=\"num\">{}</td><td class=\"nowrap\">{} · {}</td><td>{}</td></tr>",
-            kind_word(t.kind),
+            t.kind.as_str(),
             esc(&participants_fraction(t, ctx.n_total)),
             t.severity,
             severity_word(t.severity),
@@ -645,10 +645,6 @@ fn people_dots(theme: &ThemeStats, n_total: usize) -> String {
     }
     s.push_str("</span>");
     s
-}
-
-fn kind_class(kind: ThemeKind) -> &'static str {
-    kind_word(kind)
 }
 
 fn kind_colour(kind: ThemeKind) -> (&'static str, &'static str) {

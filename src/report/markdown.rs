@@ -55,7 +55,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
             let theme = theme_of(insights, &story.theme);
             let mut facts = Vec::new();
             if let Some(t) = theme {
-                facts.push(kind_word(t.kind).to_string());
+                facts.push(t.kind.as_str().to_string());
                 // Headlines usually lead with the count already ("…: 6 of 9 participants").
                 let people = participants_phrase(t, n_total);
                 if !story.headline.contains(&people) {
@@ -126,7 +126,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
                 "| {} | {} | {} | {} | {} | {} · {} | {:.2} |",
                 i + 1,
                 name,
-                kind_word(t.kind),
+                t.kind.as_str(),
                 participants_fraction(t, n_total),
                 percent(t.prevalence),
                 t.severity,
@@ -190,7 +190,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
                 md,
                 "- **{}** ({}, {}, severity {}): {}",
                 inline(&t.name),
-                kind_word(t.kind),
+                t.kind.as_str(),
                 participants_phrase(t, n_total),
                 severity_word(t.severity),
                 inline(&t.reason)
@@ -219,7 +219,7 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
                 md,
                 "| {} | {} | {} | {} · {} | {} |",
                 name,
-                kind_word(t.kind),
+                t.kind.as_str(),
                 participants_fraction(t, n_total),
                 t.severity,
                 severity_word(t.severity),
@@ -425,15 +425,6 @@ pub(crate) fn severity_word(severity: u8) -> &'static str {
     }
 }
 
-pub(crate) fn kind_word(kind: ThemeKind) -> &'static str {
-    match kind {
-        ThemeKind::Pain => "pain",
-        ThemeKind::Delight => "delight",
-        ThemeKind::Request => "request",
-        ThemeKind::Neutral => "neutral",
-    }
-}
-
 pub(crate) fn confidence_word(c: Confidence) -> &'static str {
     match c {
         Confidence::High => "high",
@@ -612,7 +603,7 @@ pub(crate) fn badge_words(
 ) -> Vec<String> {
     let mut b = Vec::new();
     if let Some(t) = theme {
-        b.push(capitalise(kind_word(t.kind)));
+        b.push(capitalise(t.kind.as_str()));
         if t.origin == crate::types::Origin::Discovered {
             b.push("discovered theme".into());
         }

@@ -139,15 +139,6 @@ fn guid(kind: &str, key: &str) -> String {
         .to_uppercase()
 }
 
-fn kind_name(k: ThemeKind) -> &'static str {
-    match k {
-        ThemeKind::Pain => "pain",
-        ThemeKind::Delight => "delight",
-        ThemeKind::Request => "request",
-        ThemeKind::Neutral => "neutral",
-    }
-}
-
 fn kind_color(k: ThemeKind) -> &'static str {
     match k {
         ThemeKind::Pain => "#D64545",
@@ -632,7 +623,7 @@ fn build_project(
             };
             let mut d = format!(
                 "Kind: {}. Verdict: {verdict} — {}\nTheme id: {}; origin: {}.\nParticipants: {} of {n_participants} ({}); mentions: {}; severity: {} of 4; priority: {:.2}.",
-                kind_name(th.kind),
+                th.kind.as_str(),
                 th.reason.trim(),
                 th.id,
                 match th.origin {
@@ -675,7 +666,7 @@ fn build_project(
                 "Description",
                 &format!(
                     "Kind: {}. Theme id: {id}; mentioned, but not in the study's theme list.",
-                    kind_name(*kind)
+                    kind.as_str()
                 ),
             );
             x.close("</Code>");
@@ -828,7 +819,7 @@ fn build_project(
                 d.push_str(&format!(
                     "; theme {} ({}); severity {} of 4; found by {} with score {:.2}",
                     m.theme,
-                    kind_name(m.kind),
+                    m.kind.as_str(),
                     m.pain,
                     serde_json::to_value(m.method)
                         .ok()
