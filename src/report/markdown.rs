@@ -813,14 +813,13 @@ pub(crate) fn method_notes(insights: &Insights) -> Vec<String> {
     };
     v.push(format!("{origin}; quotes are verbatim from the transcripts, in the participant's language, and only ever the participant's words, never the interviewer's."));
     // Over the quotes the brief shows and every mention behind them.
-    let starts: Vec<bool> = insights
+    let (timed, all) = insights
         .stories
         .iter()
         .flat_map(|s| s.quotes.iter().map(|q| q.start.is_some()))
         .chain(insights.mentions.iter().map(|m| m.start.is_some()))
-        .collect();
-    let timed = starts.iter().filter(|&&t| t).count();
-    if timed == starts.len() && timed > 0 {
+        .fold((0, 0), |(t, n), timed| (t + usize::from(timed), n + 1));
+    if timed == all && timed > 0 {
         v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so every quote can be checked by listening.".to_string());
     } else if timed > 0 {
         v.push("Timestamps (hh:mm:ss) point to the moment in the recording, so a quote can be checked by listening; quotes from transcripts without times name the participant only.".to_string());

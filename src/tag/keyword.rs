@@ -245,10 +245,27 @@ pub struct Negation {
     pub raising: Matcher,
 }
 
+impl Negation {
+    /// The negated opinion verbs of a text, found once for all its cues (see [`negated`]).
+    pub fn raised(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
+        self.raising
+            .find(tokens)
+            .into_iter()
+            .map(|h| h.tokens)
+            .collect()
+    }
+}
+
 /// Whether a match is negated: a negation word within `window` words before it (not counting
-/// `skip` words), or a negated opinion verb anywhere before it, in the same clause ("not slow at
-/// all", "never had to wait", "nie był wolny", "не медленно", "I don't think that was an issue").
-pub fn negated(tokens: &[Token], hit: &std::ops::Range<usize>, negation: &Negation) -> bool {
+/// `skip` words), or a negated opinion verb (`raised`, from [`Negation::raised`]) anywhere before
+/// it, in the same clause ("not slow at all", "never had to wait", "nie był wolny", "не
+/// медленно", "I don't think that was an issue").
+pub fn negated(
+    tokens: &[Token],
+    hit: &std::ops::Range<usize>,
+    negation: &Negation,
+    raised: &[std::ops::Range<usize>],
+) -> bool {
     let Some(first) = tokens.get(hit.start) else {
         return false;
     };
@@ -264,11 +281,9 @@ pub fn negated(tokens: &[Token], hit: &std::ops::Range<usize>, negation: &Negati
             counted += 1;
         }
     }
-    negation
-        .raising
-        .find(&tokens[..hit.start])
+    raised
         .iter()
-        .any(|r| tokens[r.tokens.start].clause == first.clause)
+        .any(|r| r.end <= hit.start && tokens[r.start].clause == first.clause)
 }
 
 fn is_negator(word: &str, n: &str) -> bool {
@@ -340,7 +355,7 @@ mod tests {
             let t = tokenize(text);
             let p = Pattern::new(pat);
             let r = p.find(&t)[0].clone();
-            negated(&t, &r, &neg)
+            negated(&t, &r, &neg, &neg.raised(&t))
         };
         assert!(check("It seems not to be a problem", "problem"));
         assert!(!check(

@@ -213,7 +213,8 @@ impl Lexicon {
             .into_iter()
             .map(|h| h.tokens)
             .collect();
-        // Looked for only once a hedged cue has matched: most sentences have none.
+        // Looked for only once a cue needs them: most sentences have none.
+        let mut raised: Option<Vec<std::ops::Range<usize>>> = None;
         let mut hypothetical: Option<bool> = None;
         let mut best: Option<&Cue> = None;
         let mut downgrade = false;
@@ -225,8 +226,11 @@ impl Lexicon {
             {
                 continue;
             }
-            if !self.fixed[h.pattern] && negated(&tokens, &h.tokens, &self.negation) {
-                continue;
+            if !self.fixed[h.pattern] {
+                let raised = raised.get_or_insert_with(|| self.negation.raised(&tokens));
+                if negated(&tokens, &h.tokens, &self.negation, raised) {
+                    continue;
+                }
             }
             let cue = &self.cues[h.owner];
             if cue.hedge
