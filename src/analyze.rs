@@ -23,6 +23,8 @@ pub struct Options {
     pub participants: BTreeMap<String, ParticipantRow>,
     /// Coded quotes to learn from.
     pub examples: Option<PathBuf>,
+    /// `--examples-transcripts`: the coded interviews' transcripts, when not among the inputs.
+    pub examples_transcripts: Vec<PathBuf>,
     pub min_prevalence: Option<f64>,
     pub top: Option<usize>,
     pub title: Option<String>,
@@ -268,14 +270,46 @@ pub fn analyze(
         }
         _ => Vec::new(),
     };
-    let tagger = Tagger::with_coded(&codebook, embedder.as_ref(), coded, mode).map_err(|e| {
-        Error::model(
-            "e5-small",
-            e,
-            "run `sowhat models fetch e5-small e5-tokenizer`",
-        )
-    })?;
+    let n_coded = coded.len();
+    // The coded interviews that are not among these, for the coded quotes' context.
+    let context = match &opts.examples {
+        Some(p) if !coded.is_empty() => {
+            let found = crate::examples::coded_sessions(
+                p,
+                &opts.examples_transcripts,
+                &coded,
+                &utterances,
+                &opts.participants,
+            )?;
+            log(&found.describe());
+            found
+        }
+        _ => crate::examples::CodedSessions::default(),
+    };
+    let mut tagger =
+        Tagger::with_coded(&codebook, embedder.as_ref(), coded, mode).map_err(|e| {
+            Error::model(
+                "e5-small",
+                e,
+                "run `sowhat models fetch e5-small e5-tokenizer`",
+            )
+        })?;
     let started = std::time::Instant::now();
+    if !context.utterances.is_empty() {
+        // Learned from the coded interviews with these; only these are tagged.
+        let study: Vec<Utterance> = utterances
+            .iter()
+            .chain(&context.utterances)
+            .cloned()
+            .collect();
+        tagger.learn(&study).map_err(|e| {
+            Error::model(
+                "e5-small",
+                e,
+                "run `sowhat models fetch e5-small e5-tokenizer`",
+            )
+        })?;
+    }
     let tagged = tagger.tag(&utterances).map_err(|e| {
         Error::model(
             "e5-small",
@@ -392,11 +426,18 @@ pub fn analyze(
     if opts.keywords_only {
         method_note.push_str(" Themes were found by keywords only (no embedding model).");
     }
-    if !examples.is_empty() {
+    if n_coded > 0 {
         method_note.push_str(&format!(
-            " Themes were also learned from {} coded quotes.",
-            examples.len()
+            " Themes were also learned from {n_coded} coded quotes"
         ));
+        match context.files.len() {
+            0 => method_note.push('.'),
+            n => method_note.push_str(&format!(
+                ", {} of them from {n} coded interview{} not in this brief.",
+                context.beside,
+                if n == 1 { "" } else { "s" }
+            )),
+        }
     }
     Ok(Insights {
         schema: INSIGHTS_SCHEMA.to_string(),

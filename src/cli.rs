@@ -183,6 +183,12 @@ pub struct AnalysisFlags {
     #[arg(long, value_name = "FILE")]
     pub examples: Option<PathBuf>,
 
+    /// Transcripts (files or folders) of the coded interviews, when they are not among those
+    /// analysed: each coded quote is learned with the question and turn around it. Default:
+    /// transcripts beside the examples file (its folder and a `transcripts` folder in it).
+    #[arg(long, value_name = "PATH", requires = "examples")]
+    pub examples_transcripts: Vec<PathBuf>,
+
     /// Keep themes raised by at least this share of participants (default 0.3).
     #[arg(long, value_name = "0..1")]
     pub min_prevalence: Option<f64>,
@@ -231,6 +237,11 @@ pub struct EvalArgs {
     /// Learn from these coded quotes (scored only on sessions they do not come from).
     #[arg(long, value_name = "FILE")]
     pub examples: Option<PathBuf>,
+
+    /// Transcripts of the interviews the --examples quotes were coded in, when they are not
+    /// among the TRANSCRIPTs (default: transcripts beside the examples file).
+    #[arg(long, value_name = "PATH", requires = "examples")]
+    pub examples_transcripts: Vec<PathBuf>,
 
     /// Learn from the gold quotes of the other sessions (leave-one-session-out).
     #[arg(long)]

@@ -306,6 +306,7 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
             .or_else(|| f.interviewer_channel.map(|n| format!("Channel {n}"))),
         participants,
         examples: f.examples.clone(),
+        examples_transcripts: f.examples_transcripts.clone(),
         min_prevalence: f.min_prevalence,
         top: f.top,
         title,

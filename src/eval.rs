@@ -281,14 +281,24 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
             let examples = learn::read_examples(p)
                 .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
             // Codes of another codebook: say so about the file, before any fold is fitted.
-            learn::resolve(&codebook, &examples)
+            let coded = learn::resolve(&codebook, &examples)
                 .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
+            let found = crate::examples::coded_sessions(
+                p,
+                &a.examples_transcripts,
+                &coded,
+                &utterances,
+                &BTreeMap::new(),
+            )
+            .map_err(|e| (EXIT_FAILED, e.to_string()))?;
+            eprintln!("{}", found.describe());
             let started = std::time::Instant::now();
             let row = learned_row(
                 "learned from --examples (other sessions only)",
                 &codebook,
                 e,
-                &examples,
+                &coded,
+                &found.utterances,
                 &gold,
                 &index,
                 &utterances,
@@ -298,12 +308,14 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
         }
         if a.cross_validate {
             let examples: Vec<Example> = gold_examples(&gold_text);
+            let coded = learn::resolve(&codebook, &examples).map_err(|e| (EXIT_FAILED, e))?;
             let started = std::time::Instant::now();
             rows.push(learned_row(
                 "learned from coded quotes (leave one session out)",
                 &codebook,
                 e,
-                &examples,
+                &coded,
+                &[],
                 &gold,
                 &index,
                 &utterances,
@@ -318,32 +330,35 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
     })
 }
 
-/// Tags each session with a tagger that learned only from the other sessions' examples (found
-/// in the other sessions' sentences for their context: quotes are matched by participant).
+/// Tags each session with a tagger that learned only from the other sessions' coded quotes
+/// (found in the other sessions' sentences, and in `context`, the coded interviews that are not
+/// scored, for their question and turn: quotes are matched by participant).
 #[allow(clippy::too_many_arguments)]
 fn learned_row(
     name: &str,
     codebook: &Codebook,
     e: &e5::Embedder,
-    examples: &[Example],
+    coded: &[Coded],
+    context: &[Utterance],
     gold: &[GoldQuote],
     index: &[Vec<usize>],
     utterances: &[Utterance],
     started: std::time::Instant,
 ) -> Result<Scores, (i32, String)> {
     let sessions: BTreeSet<&str> = utterances.iter().map(|u| u.participant.as_str()).collect();
+    let study: Vec<Utterance> = utterances.iter().chain(context).cloned().collect();
     let mut mentions = Vec::new();
     let mut pain = vec![false; utterances.len()];
     let mut untagged = 0;
     for s in sessions {
-        let train: Vec<Example> = examples
+        let train: Vec<Coded> = coded
             .iter()
             .filter(|x| x.participant.as_deref() != Some(s))
             .cloned()
             .collect();
-        let mut tagger =
-            Tagger::new(codebook, Some(e), &train, Mode::Combined).map_err(|e| (EXIT_FAILED, e))?;
-        tagger.learn(utterances).map_err(|e| (EXIT_FAILED, e))?;
+        let mut tagger = Tagger::with_coded(codebook, Some(e), train, Mode::Combined)
+            .map_err(|e| (EXIT_FAILED, e))?;
+        tagger.learn(&study).map_err(|e| (EXIT_FAILED, e))?;
         let mine: Vec<usize> = (0..utterances.len())
             .filter(|&i| utterances[i].participant == s)
             .collect();

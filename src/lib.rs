@@ -17,7 +17,8 @@
 //!
 //! [`redact`] (`--redact`) removes personal details from every output before it is written.
 //!
-//! [`analyze`] wires the analysis stages together; [`eval`] scores tagging against a
+//! [`analyze`] wires the analysis stages together; [`examples`] finds the interviews a
+//! researcher's coded quotes (`--examples`) come from; [`eval`] scores tagging against a
 //! researcher's coding.
 //!
 //! Around them: [`types`] (the data of every stage), [`models`] (model cache, fetching and
@@ -34,6 +35,7 @@ pub mod codebook;
 pub mod commands;
 pub mod error;
 pub mod eval;
+pub mod examples;
 pub mod filter;
 pub mod fsutil;
 pub mod models;

@@ -458,13 +458,12 @@ impl Learned {
                 codes[r].1 |= q.pain;
             }
         }
-        // The other sentences of the coded sessions: what the researcher left uncoded.
-        let sessions: BTreeSet<&str> = row_of
-            .keys()
-            .map(|&i| study[i].participant.as_str())
-            .collect();
+        // The other sentences of the coded sessions: what the researcher left uncoded. A session
+        // is a transcript: another interview of the same participant id (another study's "P1")
+        // is not coded.
+        let sessions: BTreeSet<&str> = row_of.keys().map(|&i| study[i].source.as_str()).collect();
         for (i, u) in study.iter().enumerate() {
-            if sessions.contains(u.participant.as_str()) && !row_of.contains_key(&i) {
+            if sessions.contains(u.source.as_str()) && !row_of.contains_key(&i) {
                 contexts.push(Context::from(u));
                 codes.push((Vec::new(), false, u.participant.clone(), false, true));
             }
