@@ -64,7 +64,7 @@ pub fn load_codebook(path: Option<&Path>) -> Result<Codebook> {
 }
 
 /// How a recording or transcript finds its `participants.csv` row: its file stem, lower case.
-fn row_key(path: &str) -> String {
+pub(crate) fn row_key(path: &str) -> String {
     Path::new(path)
         .file_stem()
         .map(|s| s.to_string_lossy().to_lowercase())

@@ -4,8 +4,9 @@
 //! the participant's whole turn, found in the transcripts. When the coded interviews are among
 //! those analysed, that is all. When they are not (the coded quotes of the first sessions teach
 //! the sessions recorded since, or another study's coding teaches this one), their transcripts
-//! are looked for: the files and folders given with `--examples-transcripts`, else the transcript
-//! files beside the examples file (its folder, and a `transcripts` folder in it). A transcript
+//! are looked for: the files and folders given with `--examples-transcripts`, else the sources
+//! inside a `.qdpx` examples file and the transcript files beside the examples file (its folder,
+//! and a `transcripts` folder in it). A transcript
 //! counts only when some coded quote is found in it, so unrelated files there are ignored. The
 //! coded sessions' sentences then teach the learner (with their uncoded sentences as "no theme")
 //! and are not tagged. A quote found nowhere is learned from alone, without its context.
@@ -21,8 +22,10 @@ use std::path::{Path, PathBuf};
 pub struct CodedSessions {
     /// The sentences of the coded interviews that are not among the analysed ones.
     pub utterances: Vec<Utterance>,
-    /// The transcript files they come from.
+    /// The transcript files they come from (for a `.qdpx`, its sources' names).
     pub files: Vec<PathBuf>,
+    /// Where those are, for the log: a folder, or the `.qdpx`.
+    pub place: String,
     /// Coded quotes found in the analysed interviews.
     pub in_study: usize,
     /// Coded quotes found in `files`.
@@ -45,7 +48,7 @@ impl CodedSessions {
                 self.beside,
                 self.files.len(),
                 if self.files.len() == 1 { "" } else { "s" },
-                common_folder(&self.files)
+                self.place
             ));
         }
         if self.nowhere > 0 {
@@ -101,6 +104,21 @@ pub fn coded_sessions(
         })
         .collect();
     let mut transcripts = Vec::new();
+    let mut from_qdpx: BTreeSet<String> = BTreeSet::new();
+    let mut rows = rows.clone();
+    if given.is_empty() && crate::fsutil::has_extension(&examples_file, &["qdpx"]) {
+        let names: BTreeSet<&str> = study.iter().map(|u| u.source.as_str()).collect();
+        transcripts.extend(
+            qdpx_sources(&examples_file, &mut rows)
+                .into_iter()
+                .filter(|t| {
+                    !names.contains(t.source.as_str()) && !analysed.contains(Path::new(&t.source))
+                })
+                .inspect(|t| {
+                    from_qdpx.insert(t.source.clone());
+                }),
+        );
+    }
     for p in &candidates {
         match crate::transcript::read::read_file(p) {
             Ok(t) => transcripts.push(t),
@@ -108,7 +126,7 @@ pub fn coded_sessions(
             Err(_) => {}
         }
     }
-    let prepared = crate::analyze::prepare(transcripts, rows, None);
+    let prepared = crate::analyze::prepare(transcripts, &rows, None);
     let theirs: Vec<Utterance> = prepared
         .iter()
         .flat_map(|p| crate::sentences::utterances(&p.transcript))
@@ -124,12 +142,59 @@ pub fn coded_sessions(
         }
     }
     out.files = keep.iter().map(PathBuf::from).collect();
+    let on_disk: Vec<PathBuf> = out
+        .files
+        .iter()
+        .filter(|f| !from_qdpx.contains(f.to_string_lossy().as_ref()))
+        .cloned()
+        .collect();
+    out.place = match (on_disk.len(), on_disk.len() < out.files.len()) {
+        (0, _) => format!("inside {}", examples_file.display()),
+        (_, false) => common_folder(&on_disk),
+        (_, true) => format!(
+            "{} and inside {}",
+            common_folder(&on_disk),
+            examples_file.display()
+        ),
+    };
     out.utterances = theirs
         .iter()
         .filter(|u| keep.contains(u.source.as_str()))
         .cloned()
         .collect();
     Ok(out)
+}
+
+/// The sources inside a `.qdpx` project, read as plain-text transcripts ("Name: text" lines),
+/// each named as in the project; a source with one case takes the case as its participant id
+/// (through `rows`). Sources that do not read as transcripts are left out.
+fn qdpx_sources(
+    path: &Path,
+    rows: &mut std::collections::BTreeMap<String, crate::analyze::ParticipantRow>,
+) -> Vec<crate::types::Transcript> {
+    use crate::transcript::read::{read_str, Format};
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(report) = crate::report::qdpx::read_codings_with_warnings(&bytes) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for s in report.sources {
+        let key = crate::analyze::row_key(&s.name);
+        let id = crate::fsutil::safe_id(&key);
+        if let Ok(t) = read_str(&s.text, Format::Txt, &s.name, &id) {
+            if let Some(case) = &s.case {
+                rows.entry(key)
+                    .or_insert_with(|| crate::analyze::ParticipantRow {
+                        id: crate::fsutil::safe_participant_id(case),
+                        attributes: Default::default(),
+                    });
+            }
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// The transcript files to search: those given (folders walked), else the examples file's
@@ -257,6 +322,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("broken.json"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_qdpx_brings_its_own_sources_and_cases() {
+        let dir = std::env::temp_dir().join(format!("sowhat-coded-qdpx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "Interviewer: How was the export?\nAnna: The export button was hidden. I looked for ages.\n";
+        let start = text.find("The export").unwrap();
+        let end = start + "The export button was hidden.".len();
+        let qde = format!(
+            r#"<Project xmlns="urn:QDA-XML:project:1.0" name="x">
+ <CodeBook><Codes><Code guid="AAAAAAAA-0000-0000-0000-000000000001" name="Export" isCodable="true"/></Codes></CodeBook>
+ <Cases><Case guid="EEEEEEEE-0000-0000-0000-000000000001" name="P07"><SourceRef targetGUID="BBBBBBBB-0000-0000-0000-000000000001"/></Case></Cases>
+ <Sources>
+  <TextSource guid="BBBBBBBB-0000-0000-0000-000000000001" name="anna.txt">
+   <PlainTextContent>{text}</PlainTextContent>
+   <PlainTextSelection guid="CCCCCCCC-0000-0000-0000-000000000001" startPosition="{start}" endPosition="{end}">
+    <Coding guid="DDDDDDDD-0000-0000-0000-000000000001"><CodeRef targetGUID="AAAAAAAA-0000-0000-0000-000000000001"/></Coding>
+   </PlainTextSelection>
+  </TextSource>
+ </Sources>
+</Project>"#
+        );
+        let examples = write(&dir, "coded.qdpx", &qde);
+        let read = crate::tag::learn::read_examples(&examples).unwrap();
+        assert_eq!(read[0].participant.as_deref(), Some("P07"));
+        let quotes = vec![coded("P07", &read[0].text)];
+        let study = vec![Utterance::said("P2", "P2.txt", "Billing was fine.")];
+        let found = coded_sessions(&examples, &[], &quotes, &study, &Default::default()).unwrap();
+        assert_eq!(
+            (found.beside, found.nowhere),
+            (1, 0),
+            "{}",
+            found.describe()
+        );
+        assert_eq!(found.files, vec![PathBuf::from("anna.txt")]);
+        assert!(found.describe().contains("inside"), "{}", found.describe());
+        assert!(found.utterances.iter().all(|u| u.participant == "P07"));
+        assert_eq!(
+            found.utterances[0].question.as_deref(),
+            Some("How was the export?")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -76,8 +76,19 @@ pub struct WriteReport {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadReport {
     pub codings: Vec<Coded>,
+    /// The text of every source with a coded selection, in document order.
+    pub sources: Vec<SourceText>,
     /// Selections or sources that could not be read, in plain words.
     pub warnings: Vec<String>,
+}
+
+/// The plain text of a coded source: the interview its quotes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceText {
+    pub name: String,
+    pub text: String,
+    /// The source's case (participant), when it has exactly one.
+    pub case: Option<String>,
 }
 
 /// Bytes of a `.qdpx` project with the study's codebook, transcripts, codings, cases and stories.
@@ -1074,6 +1085,11 @@ pub fn read_codings_with_warnings(bytes: &[u8]) -> Result<ReadReport, String> {
             .and_then(|g| cases_of_source.get(&norm_guid(g)))
             .filter(|v| v.len() == 1)
             .map(|v| v[0].clone());
+        out.sources.push(SourceText {
+            name: name.clone(),
+            text: text.clone(),
+            case: source_case.clone(),
+        });
         let raw: Vec<char> = text.chars().collect();
         let alt: Option<Vec<char>> = text
             .contains('\r')
