@@ -330,8 +330,8 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
     })
 }
 
-/// Tags each session with a tagger that learned only from the other sessions' coded quotes
-/// (found in the other sessions' sentences, and in `context`, the coded interviews that are not
+/// Tags each session with a tagger that learned only from the coded quotes of other sessions
+/// (found in the other sessions' sentences, or in `context`, the coded interviews that are not
 /// scored, for their question and turn: quotes are matched by participant).
 #[allow(clippy::too_many_arguments)]
 fn learned_row(
@@ -350,11 +350,24 @@ fn learned_row(
     let mut mentions = Vec::new();
     let mut pain = vec![false; utterances.len()];
     let mut untagged = 0;
+    // The scored session each coded quote comes from: where it is found (in the scored
+    // transcripts or the coded interviews beside them), else its participant id. A quote found in
+    // another study's interview of a "P1" does not leave this study's P1 out.
+    let owner: Vec<Option<&str>> = coded
+        .iter()
+        .zip(QuoteFinder::new(&study).find_coded(coded))
+        .map(|(q, hits)| match hits.first() {
+            Some(&i) if i < utterances.len() => Some(utterances[i].participant.as_str()),
+            Some(_) => None,
+            None => q.participant.as_deref(),
+        })
+        .collect();
     for s in sessions {
         let train: Vec<Coded> = coded
             .iter()
-            .filter(|x| x.participant.as_deref() != Some(s))
-            .cloned()
+            .zip(&owner)
+            .filter(|(_, o)| **o != Some(s))
+            .map(|(x, _)| x.clone())
             .collect();
         let mut tagger = Tagger::with_coded(codebook, Some(e), train, Mode::Combined)
             .map_err(|e| (EXIT_FAILED, e))?;

@@ -160,25 +160,33 @@ pub fn merge<'a>(codes: impl IntoIterator<Item = Code<'a>>) -> Vec<Coded> {
 }
 
 /// Finds quotes among participant sentences: each sentence of a quote is matched to the
-/// participant's sentence with the largest word overlap (Jaccard ≥ 0.5; the first on ties).
+/// participant's sentence with the largest word overlap (Jaccard ≥ 0.5; the first on ties),
+/// within one interview: the one where the quote's sentences match best ("Okay." is in every
+/// interview; two studies may both have a "P1").
 pub struct QuoteFinder<'a> {
     /// Word → number, over the sentences searched.
     vocabulary: HashMap<String, u32>,
     /// Per sentence: its distinct words, as sorted numbers.
     words: Vec<Vec<u32>>,
+    /// Per sentence: its interview (`Utterance::source`), as a number.
+    source: Vec<u32>,
     by_participant: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> QuoteFinder<'a> {
     pub fn new(us: &'a [Utterance]) -> QuoteFinder<'a> {
         let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut sources: HashMap<&str, u32> = HashMap::new();
         let mut by_participant: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut words = Vec::with_capacity(us.len());
+        let mut source = Vec::with_capacity(us.len());
         for (i, u) in us.iter().enumerate() {
             by_participant
                 .entry(u.participant.as_str())
                 .or_default()
                 .push(i);
+            let next = sources.len() as u32;
+            source.push(*sources.entry(u.source.as_str()).or_insert(next));
             let mut ids: Vec<u32> = word_set(&u.text)
                 .into_iter()
                 .map(|w| {
@@ -192,6 +200,7 @@ impl<'a> QuoteFinder<'a> {
         QuoteFinder {
             vocabulary,
             words,
+            source,
             by_participant,
         }
     }
@@ -199,6 +208,16 @@ impl<'a> QuoteFinder<'a> {
     /// The utterances (indices, in quote order) the quote is made of; a quote without a
     /// participant is looked for in everyone's sentences.
     pub fn find(&self, participant: Option<&str>, quote: &str) -> Vec<usize> {
+        self.find_by_interview(participant, quote)
+            .into_iter()
+            .next()
+            .map(|f| f.hits)
+            .unwrap_or_default()
+    }
+
+    /// The quote found in each interview where some of its sentences match, best first (on
+    /// ties, in the order the interviews were given).
+    pub fn find_by_interview(&self, participant: Option<&str>, quote: &str) -> Vec<Found> {
         let everyone: Vec<usize>;
         let cands: &[usize] = match participant {
             Some(p) => self.by_participant.get(p).map_or(&[], |v| v.as_slice()),
@@ -207,34 +226,140 @@ impl<'a> QuoteFinder<'a> {
                 &everyone
             }
         };
-        let mut hits: Vec<usize> = Vec::new();
-        for r in crate::sentences::split(quote) {
-            let qs = word_set(&quote[r]);
-            if qs.is_empty() {
-                continue;
-            }
-            // Words no sentence has count in the union only.
-            let mut known: Vec<u32> = qs
+        // The quote's sentences as word numbers, with how many words each has.
+        let sentences: Vec<(Vec<u32>, usize)> = crate::sentences::split(quote)
+            .into_iter()
+            .filter_map(|r| {
+                let qs = word_set(&quote[r]);
+                if qs.is_empty() {
+                    return None;
+                }
+                // Words no sentence has count in the union only.
+                let mut known: Vec<u32> = qs
+                    .iter()
+                    .filter_map(|w| self.vocabulary.get(w).copied())
+                    .collect();
+                known.sort_unstable();
+                Some((known, qs.len()))
+            })
+            .collect();
+        let mut interviews: Vec<u32> = cands.iter().map(|&i| self.source[i]).collect();
+        interviews.sort_unstable();
+        interviews.dedup();
+        let mut out: Vec<Found> = Vec::new();
+        for s in interviews {
+            let among: Vec<usize> = cands
                 .iter()
-                .filter_map(|w| self.vocabulary.get(w).copied())
+                .copied()
+                .filter(|&i| self.source[i] == s)
                 .collect();
-            known.sort_unstable();
-            let best = cands
-                .iter()
-                .map(|&i| {
-                    let inter = common(&known, &self.words[i]);
-                    let union = qs.len() + self.words[i].len() - inter;
-                    (i, inter as f64 / union.max(1) as f64)
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            if let Some((i, j)) = best {
-                if j >= 0.5 && !hits.contains(&i) {
-                    hits.push(i);
+            // Each sentence's best match in this interview.
+            let mut found = Found {
+                interview: s,
+                hits: Vec::new(),
+                overlap: 0.0,
+            };
+            for (known, n) in &sentences {
+                let best = among
+                    .iter()
+                    .map(|&i| {
+                        let inter = common(known, &self.words[i]);
+                        let union = n + self.words[i].len() - inter;
+                        (i, inter as f64 / union.max(1) as f64)
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+                if let Some((i, j)) = best {
+                    if j >= 0.5 && !found.hits.contains(&i) {
+                        found.hits.push(i);
+                        found.overlap += j;
+                    }
                 }
             }
+            if !found.hits.is_empty() {
+                out.push(found);
+            }
         }
-        hits
+        out.sort_by(|a, b| b.overlap.total_cmp(&a.overlap));
+        out
     }
+}
+
+/// A quote found in one interview ([`QuoteFinder::find_by_interview`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The interview, numbered in the order the sentences were given.
+    pub interview: u32,
+    /// The sentences the quote is made of, in quote order.
+    pub hits: Vec<usize>,
+    /// The summed word overlap (Jaccard) of those sentences with the quote's.
+    pub overlap: f64,
+}
+
+impl QuoteFinder<'_> {
+    /// [`QuoteFinder::find`] for each of a researcher's coded quotes, where a tie between
+    /// interviews ("Okay." is said in every one) goes to the tied interview holding the most
+    /// quotes that match best in one interview only: the researcher coded whole interviews.
+    pub fn find_coded(&self, coded: &[Coded]) -> Vec<Vec<usize>> {
+        let found: Vec<Vec<Found>> = coded
+            .iter()
+            .map(|q| self.find_by_interview(q.participant.as_deref(), &q.text))
+            .collect();
+        in_coded_interviews(&found)
+    }
+}
+
+/// The interviews the researcher coded, given where each coded quote was found
+/// ([`QuoteFinder::find_coded`]): a session is a transcript (another study's "P1" is another
+/// session) holding a good part of the coded quotes, at least a tenth as many as the most coded
+/// one, and two. One quote found in an interview nobody coded ("No, the table is fine" for "No,
+/// in the table no.") or a few picked from one do not make the rest of it "not pain, no theme".
+fn coded_interviews<'s>(hits_of: &[Vec<usize>], study: &'s [Utterance]) -> BTreeSet<&'s str> {
+    let mut quotes_in: HashMap<&str, usize> = HashMap::new();
+    for hits in hits_of {
+        let mut sources: Vec<&str> = hits.iter().map(|&i| study[i].source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for s in sources {
+            *quotes_in.entry(s).or_default() += 1;
+        }
+    }
+    let most = quotes_in.values().copied().max().unwrap_or(0);
+    let enough = most.div_ceil(10).max(2);
+    quotes_in
+        .into_iter()
+        .filter(|&(_, n)| n >= enough)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+fn in_coded_interviews(found: &[Vec<Found>]) -> Vec<Vec<usize>> {
+    let mut votes: HashMap<u32, usize> = HashMap::new();
+    for f in found {
+        if let [first, rest @ ..] = f.as_slice() {
+            if rest.first().is_none_or(|r| r.overlap < first.overlap) {
+                *votes.entry(first.interview).or_default() += 1;
+            }
+        }
+    }
+    found
+        .iter()
+        .map(|f| {
+            let Some(top) = f.first() else {
+                return Vec::new();
+            };
+            f.iter()
+                .take_while(|x| x.overlap == top.overlap)
+                .enumerate()
+                .max_by_key(|(k, x)| {
+                    (
+                        votes.get(&x.interview).copied().unwrap_or(0),
+                        usize::MAX - k,
+                    )
+                })
+                .map(|(_, x)| x.hits.clone())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn word_set(s: &str) -> BTreeSet<String> {
@@ -420,13 +545,12 @@ impl Learned {
     ) -> Result<Learned, String> {
         // Training sentences: each study sentence a coded quote is made of (once, with the codes
         // of every quote it is part of), then each quote found nowhere, alone.
-        let finder = QuoteFinder::new(study);
+        let hits_of = QuoteFinder::new(study).find_coded(coded);
         let mut row_of: HashMap<usize, usize> = HashMap::new();
         let mut contexts: Vec<Context> = Vec::new();
         // Codes, pain, group, coded, found.
         let mut codes: Vec<(Vec<usize>, bool, String, bool, bool)> = Vec::new();
-        for q in coded {
-            let hits = finder.find(q.participant.as_deref(), &q.text);
+        for (q, hits) in coded.iter().zip(&hits_of) {
             let own: Vec<usize> = if hits.is_empty() {
                 contexts.push(Context {
                     text: &q.text,
@@ -458,10 +582,8 @@ impl Learned {
                 codes[r].1 |= q.pain;
             }
         }
-        // The other sentences of the coded sessions: what the researcher left uncoded. A session
-        // is a transcript: another interview of the same participant id (another study's "P1")
-        // is not coded.
-        let sessions: BTreeSet<&str> = row_of.keys().map(|&i| study[i].source.as_str()).collect();
+        // The other sentences of the coded sessions: what the researcher left uncoded.
+        let sessions = coded_interviews(&hits_of, study);
         for (i, u) in study.iter().enumerate() {
             if sessions.contains(u.source.as_str()) && !row_of.contains_key(&i) {
                 contexts.push(Context::from(u));
@@ -1119,6 +1241,42 @@ mod tests {
             .find(Some("P3"), "The map did not load at all.")
             .is_empty());
         assert!(f.find(Some("P1"), "Something else entirely.").is_empty());
+    }
+
+    #[test]
+    fn a_quote_is_found_in_one_interview_and_ties_go_to_the_coded_one() {
+        // Two studies' "P1": this one (new.txt, first) and the coded one (coded.txt).
+        let u = |source: &str, text: &str| Utterance::said("P1", source, text);
+        let us = [
+            u("new.txt", "Okay."),
+            u("new.txt", "The table is fine."),
+            u("coded.txt", "Okay."),
+            u("coded.txt", "The export was hidden."),
+            u("coded.txt", "I gave up in the end."),
+        ];
+        let f = QuoteFinder::new(&us);
+        // Sentences of one quote come from one interview, the best matching one.
+        assert_eq!(f.find(Some("P1"), "Okay. The export was hidden."), [2, 3]);
+        // "Okay." alone matches both equally: plain order picks the first, the researcher's
+        // coding picks the interview the other quotes are in.
+        assert_eq!(f.find(Some("P1"), "Okay."), [0]);
+        let code = |text: &str| Coded {
+            text: text.into(),
+            participant: Some("P1".into()),
+            themes: BTreeSet::from([0]),
+            pain: false,
+        };
+        let quotes = [
+            code("Okay."),
+            code("The export was hidden."),
+            code("I gave up in the end."),
+            code("No, the table is fine."),
+        ];
+        let hits = f.find_coded(&quotes);
+        assert_eq!(hits, [vec![2], vec![3], vec![4], vec![1]]);
+        // One stray match does not make new.txt a coded interview, whose other sentences
+        // would be learned as "no theme, not pain".
+        assert_eq!(coded_interviews(&hits, &us), BTreeSet::from(["coded.txt"]));
     }
 
     #[test]
