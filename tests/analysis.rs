@@ -404,9 +404,12 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     assert!(num(&learned, "theme_accuracy") >= 0.6, "{learned}");
     assert!(num(&learned, "theme_macro_f1") >= 0.54, "{learned}");
     assert!(num(&learned, "all_coverage") <= 0.9, "{learned}");
-    assert!(num(&learned, "pain_f1") >= 0.62, "{learned}");
-    // Calibrated to the researcher's own pain rate (0.29 of all sentences).
-    assert!(num(&learned, "all_pain_share") <= 0.35, "{learned}");
+    // 0.655 with the pain threshold matched to the researcher's rate over all sentences, 0.68
+    // over the sentences they coded.
+    assert!(num(&learned, "pain_f1") >= 0.665, "{learned}");
+    // Calibrated to the researcher's own pain rate among coded sentences: 0.35 of all sentences
+    // (the researcher 0.29; 0.58 when tuned for F1 on the coded quotes).
+    assert!(num(&learned, "all_pain_share") <= 0.4, "{learned}");
     // Code by code: all 20 codes are used in the quotes; each is scored over its own quotes,
     // and their F1s average to the macro-F1.
     let codes = learned["codes"].as_array().unwrap();
@@ -478,9 +481,11 @@ fn coded_interviews_beside_the_examples_file_teach_new_ones() {
         learned["theme_accuracy"].as_f64().unwrap() >= 0.54,
         "{learned}"
     );
-    // Calibrated to the coded sessions' pain rate, which needs their whole transcripts.
+    // Calibrated to the coded sessions' pain rate, which needs their whole transcripts: 0.37 of
+    // all sentences flagged (0.40 with the quotes alone).
     assert!(
-        learned["all_pain_share"].as_f64().unwrap() <= 0.37,
+        learned["all_pain_share"].as_f64().unwrap() <= 0.385,
         "{learned}"
     );
+    assert!(learned["pain_f1"].as_f64().unwrap() >= 0.64, "{learned}");
 }
