@@ -281,6 +281,16 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
             ));
         }
     }
+    // Checked now, before any transcription: a wrong path should stop the run at once.
+    for (flag, p) in (f.examples.iter().map(|p| ("--examples", p))).chain(
+        f.examples_transcripts
+            .iter()
+            .map(|p| ("--examples-transcripts", p)),
+    ) {
+        if let Err(e) = std::fs::metadata(p) {
+            return Err(format!("{flag} {}: cannot open: {e}", p.display()));
+        }
+    }
     // Read now, before any transcription: a broken file should stop the run at once.
     let participants = match participants_path(f.participants.as_deref(), inputs) {
         Some(p) => analyze::read_participants(&p).map_err(|e| e.to_string())?,

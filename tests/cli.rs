@@ -451,3 +451,39 @@ fn a_broken_participants_csv_stops_run_before_transcribing() {
     );
     assert!(!out.exists(), "nothing is transcribed or written");
 }
+
+/// A mistyped --examples or --examples-transcripts path stops `run` before any transcription.
+#[test]
+fn a_wrong_examples_path_stops_run_before_transcribing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = dir.path().join("in");
+    std::fs::create_dir(&inp).unwrap();
+    std::fs::copy(eval_audio("jfk.flac"), inp.join("jfk.flac")).unwrap();
+    let gold = dir.path().join("coded.jsonl");
+    std::fs::write(&gold, "{\"quote\": \"Ask not.\", \"tag\": \"Billing\"}\n").unwrap();
+    let out = dir.path().join("out");
+    for (flag, value) in [
+        ("--examples", dir.path().join("cdoed.jsonl")),
+        (
+            "--examples-transcripts",
+            dir.path().join("coded-transcripts"),
+        ),
+    ] {
+        let mut args = vec![
+            "run".to_string(),
+            inp.to_string_lossy().into(),
+            "-o".into(),
+            out.to_string_lossy().into(),
+        ];
+        if flag != "--examples" {
+            args.extend(["--examples".into(), gold.to_string_lossy().into()]);
+        }
+        args.extend([flag.into(), value.to_string_lossy().into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = sowhat(&args, &dir.path().join("c"));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(flag) && err.contains("cannot open"), "{err}");
+        assert!(!out.exists(), "nothing is transcribed or written");
+    }
+}
