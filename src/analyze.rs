@@ -255,7 +255,7 @@ pub fn analyze(
                 "give coded quotes as JSONL (quote, tag), a CSV quote table or a .qdpx project",
             )
         })?,
-        None => Vec::new(),
+        None => learn::ExamplesFile::default(),
     };
     let mode = if opts.keywords_only {
         Mode::KeywordOnly
@@ -266,7 +266,7 @@ pub fn analyze(
     // the model.
     let coded = match (&opts.examples, &embedder) {
         (Some(p), Some(_)) => {
-            learn::resolve(&codebook, &examples).map_err(|why| Error::input(p, why))?
+            learn::resolve(&codebook, &examples.quotes).map_err(|why| Error::input(p, why))?
         }
         _ => Vec::new(),
     };
@@ -276,6 +276,7 @@ pub fn analyze(
         Some(p) if !coded.is_empty() => {
             let found = crate::examples::coded_sessions(
                 p,
+                &examples,
                 &opts.examples_transcripts,
                 &coded,
                 &utterances,
@@ -286,14 +287,15 @@ pub fn analyze(
         }
         _ => crate::examples::CodedSessions::default(),
     };
+    let model_error = |e: String| {
+        Error::model(
+            "e5-small",
+            e,
+            "run `sowhat models fetch e5-small e5-tokenizer`",
+        )
+    };
     let mut tagger =
-        Tagger::with_coded(&codebook, embedder.as_ref(), coded, mode).map_err(|e| {
-            Error::model(
-                "e5-small",
-                e,
-                "run `sowhat models fetch e5-small e5-tokenizer`",
-            )
-        })?;
+        Tagger::with_coded(&codebook, embedder.as_ref(), coded, mode).map_err(model_error)?;
     let started = std::time::Instant::now();
     if !context.utterances.is_empty() {
         // Learned from the coded interviews with these; only these are tagged.
@@ -302,21 +304,9 @@ pub fn analyze(
             .chain(&context.utterances)
             .cloned()
             .collect();
-        tagger.learn(&study).map_err(|e| {
-            Error::model(
-                "e5-small",
-                e,
-                "run `sowhat models fetch e5-small e5-tokenizer`",
-            )
-        })?;
+        tagger.learn(&study).map_err(model_error)?;
     }
-    let tagged = tagger.tag(&utterances).map_err(|e| {
-        Error::model(
-            "e5-small",
-            e,
-            "run `sowhat models fetch e5-small e5-tokenizer`",
-        )
-    })?;
+    let tagged = tagger.tag(&utterances).map_err(model_error)?;
     log(&format!(
         "tagged {} sentences in {:.1} s: {} mentions",
         utterances.len(),

@@ -281,10 +281,11 @@ fn evaluate(a: &EvalArgs) -> Result<Evaluation, (i32, String)> {
             let examples = learn::read_examples(p)
                 .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
             // Codes of another codebook: say so about the file, before any fold is fitted.
-            let coded = learn::resolve(&codebook, &examples)
+            let coded = learn::resolve(&codebook, &examples.quotes)
                 .map_err(|why| (EXIT_FAILED, format!("{}: {why}", p.display())))?;
             let found = crate::examples::coded_sessions(
                 p,
+                &examples,
                 &a.examples_transcripts,
                 &coded,
                 &utterances,

@@ -11,10 +11,13 @@
 //! coded sessions' sentences then teach the learner (with their uncoded sentences as "no theme")
 //! and are not tagged. A quote found nowhere is learned from alone, without its context.
 
+use crate::analyze::ParticipantRow;
 use crate::error::{Error, Result};
-use crate::tag::learn::{Coded, QuoteFinder};
-use crate::types::Utterance;
-use std::collections::BTreeSet;
+use crate::report::qdpx::SourceText;
+use crate::tag::learn::{Coded, ExamplesFile, QuoteFinder};
+use crate::transcript::read::{read_str, Format};
+use crate::types::{Transcript, Utterance};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What [`coded_sessions`] found.
@@ -63,15 +66,17 @@ impl CodedSessions {
 
 /// Finds the transcripts of the coded quotes that `study` (the analysed sentences) does not
 /// hold. `given` are the `--examples-transcripts` paths (files or folders); when empty, the
-/// folder of `examples_file` and its `transcripts` folder are searched. A transcript named in
-/// `given` that cannot be read is an error; one found beside the examples file is skipped.
-/// `rows` maps file stems to participant ids, as for the analysed transcripts.
+/// interviews inside the examples file (`examples.sources`, from a `.qdpx`), the folder of
+/// `examples_file` and its `transcripts` folder are searched. A transcript named in `given`
+/// that cannot be read is an error; one found beside the examples file is skipped. `rows` maps
+/// file stems to participant ids, as for the analysed transcripts.
 pub fn coded_sessions(
     examples_file: &Path,
+    examples: &ExamplesFile,
     given: &[PathBuf],
     coded: &[Coded],
     study: &[Utterance],
-    rows: &std::collections::BTreeMap<String, crate::analyze::ParticipantRow>,
+    rows: &BTreeMap<String, ParticipantRow>,
 ) -> Result<CodedSessions> {
     let finder = QuoteFinder::new(study);
     let missing: Vec<&Coded> = coded
@@ -91,10 +96,8 @@ pub fn coded_sessions(
     if missing.is_empty() {
         return Ok(out);
     }
-    let analysed: BTreeSet<PathBuf> = study
-        .iter()
-        .map(|u| canonical(Path::new(&u.source)))
-        .collect();
+    let names: BTreeSet<&str> = study.iter().map(|u| u.source.as_str()).collect();
+    let analysed: BTreeSet<PathBuf> = names.iter().map(|n| canonical(Path::new(n))).collect();
     let examples_file = canonical(examples_file);
     let candidates: Vec<PathBuf> = listed
         .into_iter()
@@ -106,10 +109,9 @@ pub fn coded_sessions(
     let mut transcripts = Vec::new();
     let mut from_qdpx: BTreeSet<String> = BTreeSet::new();
     let mut rows = rows.clone();
-    if given.is_empty() && crate::fsutil::has_extension(&examples_file, &["qdpx"]) {
-        let names: BTreeSet<&str> = study.iter().map(|u| u.source.as_str()).collect();
+    if given.is_empty() {
         transcripts.extend(
-            qdpx_sources(&examples_file, &mut rows)
+            read_sources(&examples.sources, &mut rows)
                 .into_iter()
                 .filter(|t| {
                     !names.contains(t.source.as_str()) && !analysed.contains(Path::new(&t.source))
@@ -165,31 +167,23 @@ pub fn coded_sessions(
     Ok(out)
 }
 
-/// The sources inside a `.qdpx` project, read as plain-text transcripts ("Name: text" lines),
-/// each named as in the project; a source with one case takes the case as its participant id
-/// (through `rows`). Sources that do not read as transcripts are left out.
-fn qdpx_sources(
-    path: &Path,
-    rows: &mut std::collections::BTreeMap<String, crate::analyze::ParticipantRow>,
-) -> Vec<crate::types::Transcript> {
-    use crate::transcript::read::{read_str, Format};
-    let Ok(bytes) = std::fs::read(path) else {
-        return Vec::new();
-    };
-    let Ok(report) = crate::report::qdpx::read_codings_with_warnings(&bytes) else {
-        return Vec::new();
-    };
+/// The interviews inside a `.qdpx` project, read as plain-text transcripts ("Name: text"
+/// lines), each named as in the project; a source with one case takes the case as its
+/// participant id (through `rows`). Sources that do not read as transcripts are left out.
+fn read_sources(
+    sources: &[SourceText],
+    rows: &mut BTreeMap<String, ParticipantRow>,
+) -> Vec<Transcript> {
     let mut out = Vec::new();
-    for s in report.sources {
+    for s in sources {
         let key = crate::analyze::row_key(&s.name);
         let id = crate::fsutil::safe_id(&key);
         if let Ok(t) = read_str(&s.text, Format::Txt, &s.name, &id) {
             if let Some(case) = &s.case {
-                rows.entry(key)
-                    .or_insert_with(|| crate::analyze::ParticipantRow {
-                        id: crate::fsutil::safe_participant_id(case),
-                        attributes: Default::default(),
-                    });
+                rows.entry(key).or_insert_with(|| ParticipantRow {
+                    id: crate::fsutil::safe_participant_id(case),
+                    attributes: Default::default(),
+                });
             }
             out.push(t);
         }
@@ -295,7 +289,15 @@ mod tests {
             coded("P1", "The export button was hidden."),
             coded("P3", "A quote from an interview nobody gave."),
         ];
-        let found = coded_sessions(&examples, &[], &quotes, &study, &Default::default()).unwrap();
+        let found = coded_sessions(
+            &examples,
+            &ExamplesFile::default(),
+            &[],
+            &quotes,
+            &study,
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!((found.in_study, found.beside, found.nowhere), (1, 1, 1));
         assert_eq!(found.files.len(), 1, "{:?}", found.files);
         assert!(found.files[0].ends_with("transcripts/P1.txt"));
@@ -315,6 +317,7 @@ mod tests {
         // Named with --examples-transcripts: a file that cannot be read is an error naming it.
         let err = coded_sessions(
             &examples,
+            &ExamplesFile::default(),
             &[dir.join("broken.json")],
             &quotes,
             &study,
@@ -349,10 +352,12 @@ mod tests {
         );
         let examples = write(&dir, "coded.qdpx", &qde);
         let read = crate::tag::learn::read_examples(&examples).unwrap();
-        assert_eq!(read[0].participant.as_deref(), Some("P07"));
-        let quotes = vec![coded("P07", &read[0].text)];
+        assert_eq!(read.quotes[0].participant.as_deref(), Some("P07"));
+        assert_eq!(read.sources.len(), 1);
+        let quotes = vec![coded("P07", &read.quotes[0].text)];
         let study = vec![Utterance::said("P2", "P2.txt", "Billing was fine.")];
-        let found = coded_sessions(&examples, &[], &quotes, &study, &Default::default()).unwrap();
+        let found =
+            coded_sessions(&examples, &read, &[], &quotes, &study, &Default::default()).unwrap();
         assert_eq!(
             (found.beside, found.nowhere),
             (1, 0),
@@ -378,12 +383,14 @@ mod tests {
         )];
         let quotes = vec![coded("P1", "The export button was hidden.")];
         let gold = Path::new("/nonexistent/gold.jsonl");
-        let found = coded_sessions(gold, &[], &quotes, &study, &Default::default()).unwrap();
+        let none = ExamplesFile::default();
+        let found = coded_sessions(gold, &none, &[], &quotes, &study, &Default::default()).unwrap();
         assert_eq!((found.in_study, found.beside, found.nowhere), (1, 0, 0));
         assert!(found.utterances.is_empty());
         // A path named with --examples-transcripts must exist all the same.
         let err = coded_sessions(
             gold,
+            &none,
             &[PathBuf::from("/nonexistent/transcripts")],
             &quotes,
             &study,

@@ -27,9 +27,9 @@
 //!   coded pain: tuned for F1 on coded quotes alone it flagged 58 % of all sentences of
 //!   serdif-dev; matched to the researcher's rate over all sentences, 29 % (their own), but
 //!   fewer of the sentences worth a code than they did (precision 0.71, recall 0.60, leave one
-//!   session out); matched over the coded sentences, 35 % (0.67 / 0.69). The floor is the highest one within 0.005 of the best
-//!   held-out F1 of "the right theme" over those sentences (a theme on an uncoded sentence is a
-//!   false positive).
+//!   session out); matched over the coded sentences, 35 % (0.67 / 0.69). The floor is the
+//!   highest one within 0.005 of the best held-out F1 of "the right theme" over those sentences
+//!   (a theme on an uncoded sentence is a false positive).
 //!   When no coded session is among the transcripts, the threshold maximises F1 on held-out
 //!   coded quotes instead.
 //!
@@ -54,7 +54,7 @@ use super::pain::Lexicon;
 use super::softmax::Softmax;
 use crate::codebook::Codebook;
 use crate::types::{ThemeKind, Utterance};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// Width of a sentence's embedding features: [sentence ‖ question ‖ turn] ([`with_prior`] adds
@@ -246,16 +246,12 @@ impl<'a> QuoteFinder<'a> {
                 Some((known, qs.len()))
             })
             .collect();
-        let mut interviews: Vec<u32> = cands.iter().map(|&i| self.source[i]).collect();
-        interviews.sort_unstable();
-        interviews.dedup();
+        let mut interviews: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for &i in cands {
+            interviews.entry(self.source[i]).or_default().push(i);
+        }
         let mut out: Vec<Found> = Vec::new();
-        for s in interviews {
-            let among: Vec<usize> = cands
-                .iter()
-                .copied()
-                .filter(|&i| self.source[i] == s)
-                .collect();
+        for (s, among) in interviews {
             // Each sentence's best match in this interview.
             let mut found = Found {
                 interview: s,
@@ -1118,8 +1114,17 @@ pub fn theme_of(codebook: &Codebook, code: &str) -> Option<usize> {
         .position(|t| key(&t.id) == k || key(&t.name) == k)
 }
 
+/// A file of coded quotes ([`read_examples`]).
+#[derive(Debug, Clone, Default)]
+pub struct ExamplesFile {
+    pub quotes: Vec<Example>,
+    /// The text of the interviews the quotes were coded in, when the file holds them (a
+    /// `.qdpx` does): context for the quotes ([`crate::examples`]).
+    pub sources: Vec<crate::report::qdpx::SourceText>,
+}
+
 /// Reads coded quotes from JSONL, CSV or a REFI-QDA `.qdpx`, by extension.
-pub fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
+pub fn read_examples(path: &Path) -> Result<ExamplesFile, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
     let ext = path
         .extension()
@@ -1127,23 +1132,36 @@ pub fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "qdpx" => Ok(crate::report::qdpx::read_codings(&bytes)?
-            .into_iter()
-            .map(|c| Example {
-                text: c.text,
-                code: c.code,
-                participant: c.participant,
+        "qdpx" => {
+            let read = crate::report::qdpx::read_codings_with_warnings(&bytes)?;
+            Ok(ExamplesFile {
+                quotes: read
+                    .codings
+                    .into_iter()
+                    .map(|c| Example {
+                        text: c.text,
+                        code: c.code,
+                        participant: c.participant,
+                    })
+                    .collect(),
+                sources: read.sources,
             })
-            .collect()),
-        "csv" | "tsv" => Ok(crate::report::csv::read_quote_table(&bytes)?
-            .into_iter()
-            .map(|c| Example {
-                text: c.text,
-                code: c.code,
-                participant: c.participant,
-            })
-            .collect()),
-        _ => read_jsonl(&bytes),
+        }
+        "csv" | "tsv" => Ok(ExamplesFile {
+            quotes: crate::report::csv::read_quote_table(&bytes)?
+                .into_iter()
+                .map(|c| Example {
+                    text: c.text,
+                    code: c.code,
+                    participant: c.participant,
+                })
+                .collect(),
+            sources: Vec::new(),
+        }),
+        _ => Ok(ExamplesFile {
+            quotes: read_jsonl(&bytes)?,
+            sources: Vec::new(),
+        }),
     }
 }
 
