@@ -315,6 +315,15 @@ mod tests {
         assert!(sev("Приложение не работает.") >= 2);
     }
 
+    /// A program that complains is not a customer who did.
+    #[test]
+    fn a_complaining_program_is_no_complaint() {
+        assert_eq!(sev("Ah, is it complaining about something?"), 0);
+        assert_eq!(sev("It's complaining that the date is wrong."), 0);
+        assert!(sev("I complained to the manager twice.") >= 3);
+        assert!(sev("Is it worth complaining about?") >= 3);
+    }
+
     /// A person who cannot is blocked; a thing that cannot is a limitation.
     #[test]
     fn blocked_is_about_the_person() {
