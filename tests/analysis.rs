@@ -388,12 +388,13 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     // self-training and the lean, 0.33 before the interviewer's prompt (0.41 now).
     let unseen = row("embedding only, without the 63 quotes holding codebook examples");
     assert!(num(&unseen, "theme_accuracy") >= 0.39, "{unseen}");
-    assert!(num(&unseen, "pain_f1") >= 0.6, "{unseen}");
+    assert!(num(&unseen, "pain_f1") >= 0.64, "{unseen}");
     let codebook = row("embedding only");
     assert_eq!(num(&codebook, "quotes"), 735.0);
     // 0.37 before the interviewer's prompt and the description facets, 0.446 now.
     assert!(num(&codebook, "theme_accuracy") >= 0.43, "{codebook}");
-    assert!(num(&codebook, "pain_f1") >= 0.62, "{codebook}");
+    // Pain: 0.641 with each sentence's own lean, 0.661 with the talk around it.
+    assert!(num(&codebook, "pain_f1") >= 0.65, "{codebook}");
     let learned = row("learned");
     // Softmax over the themes: 0.51 / macro-F1 0.41 with ridge on one-hot themes, 0.55 / 0.48
     // with softmax, 0.57 / 0.54 with the codebook's own scores among the features, 0.588 with
