@@ -203,15 +203,14 @@ impl<'a> Tagger<'a> {
         };
         // Without learned examples: how near each sentence (with its turn), and the talk around
         // it, is to the codebook's problem themes rather than its others.
-        let leans: Vec<Option<f32>> = match (&self.classifier, learned) {
-            (Some(c), None) => {
-                let own: Vec<Option<f32>> = features
-                    .iter()
-                    .map(|x| c.pain_lean(&learn::sentence_with_turn(x)))
-                    .collect();
-                in_context(&own, utterances)
-            }
-            _ => Vec::new(),
+        // `None` when the codebook lacks problem themes or other themes (or examples were learned).
+        let leans: Option<Vec<f32>> = match (&self.classifier, learned) {
+            (Some(c), None) => features
+                .iter()
+                .map(|x| c.pain_lean(&learn::sentence_with_turn(x)))
+                .collect::<Option<Vec<f32>>>()
+                .map(|own| in_context(&own, utterances)),
+            _ => None,
         };
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
@@ -231,7 +230,7 @@ impl<'a> Tagger<'a> {
             // Without learned examples, a sentence that with the talk around it is nearer the
             // codebook's problem themes than its others is friction the cues may not name ("the
             // lag, not sure what it means").
-            let lean = leans.get(i).copied().flatten();
+            let lean = leans.as_ref().and_then(|l| l.get(i).copied());
             if lean.is_some_and(|l| l > 0.0)
                 && assessment.severity == 0
                 && !self.pain.is_positive(&u.text)
@@ -409,28 +408,25 @@ pub const NEIGHBOURS: usize = 2;
 /// on each side of it (itself included). Trouble is a stretch of talk, not one sentence: on
 /// serdif-dev a sentence's turn gives its researcher's pain code 96 times in 100, and "Okay."
 /// or "So I click here." beside "I still don't know what it means" belong to the same
-/// struggle. `values[i]` belongs to `utterances[i]` (in transcript order); a sentence without a
-/// score keeps none and does not count for its neighbours. Measured on serdif-dev
+/// struggle. `values[i]` belongs to `utterances[i]` (in transcript order). Measured on serdif-dev
 /// (BENCHMARKS.md): the codebook's pain lean ([`embed::Classifier::pain_lean`]) ranks pain
 /// sentences with AUC 0.782 alone and 0.799 so; pain F1 0.641 → 0.661, better in seven of the
 /// nine sessions. The learned pain model, which has the turn and its words among its features,
 /// gains nothing from it (0.682 → 0.680, leave one session out), so only the lean is taken so.
-pub fn in_context(values: &[Option<f32>], utterances: &[Utterance]) -> Vec<Option<f32>> {
-    // Each speaker's scored sentences in each transcript, in order.
+pub fn in_context(values: &[f32], utterances: &[Utterance]) -> Vec<f32> {
+    // Each speaker's sentences in each transcript, in order.
     let mut runs: std::collections::BTreeMap<(&str, &str), Vec<usize>> = Default::default();
-    for (i, u) in utterances.iter().enumerate() {
-        if values.get(i).copied().flatten().is_some() {
-            runs.entry((u.source.as_str(), u.participant.as_str()))
-                .or_default()
-                .push(i);
-        }
+    for (i, u) in utterances.iter().enumerate().take(values.len()) {
+        runs.entry((u.source.as_str(), u.participant.as_str()))
+            .or_default()
+            .push(i);
     }
-    let mut out = vec![None; values.len()];
+    let mut out = values.to_vec();
     for run in runs.values() {
         for (k, &i) in run.iter().enumerate() {
             let around = &run[k.saturating_sub(NEIGHBOURS)..(k + NEIGHBOURS + 1).min(run.len())];
-            let mean = around.iter().filter_map(|&j| values[j]).sum::<f32>() / around.len() as f32;
-            out[i] = values[i].map(|own| (own + mean) / 2.0);
+            let mean = around.iter().map(|&j| values[j]).sum::<f32>() / around.len() as f32;
+            out[i] = (values[i] + mean) / 2.0;
         }
     }
     out
@@ -548,29 +544,18 @@ mod tests {
             u("P2", "a"), // 1: another speaker between P1's sentences
             u("P1", "a"), // 2
             u("P1", "a"), // 3
-            u("P1", "a"), // 4: no lean
-            u("P1", "a"), // 5
-            u("P1", "a"), // 6: three of P1's scored sentences after 0
-            u("P1", "b"), // 7: another interview
+            u("P1", "a"), // 4
+            u("P1", "a"), // 5: three of P1's sentences after 0
+            u("P1", "b"), // 6: another interview
         ];
-        let v = [
-            Some(1.0),
-            Some(-9.0),
-            Some(0.0),
-            Some(0.0),
-            None,
-            Some(0.0),
-            Some(-1.0),
-            Some(5.0),
-        ];
+        let v = [1.0, -9.0, 0.0, 0.0, 0.0, -1.0, 5.0];
         let out = super::in_context(&v, &us);
-        // 0: itself and P1's next two scored sentences (2, 3): (1 + 1/3) / 2.
-        assert!((out[0].unwrap() - 2.0 / 3.0).abs() < 1e-6, "{out:?}");
-        assert_eq!(out[1], Some(-9.0));
-        assert_eq!(out[4], None);
-        // 6: itself and P1's two scored sentences before it (3, 5): (-1 + -1/3) / 2.
-        assert!((out[6].unwrap() + 2.0 / 3.0).abs() < 1e-6, "{out:?}");
-        assert_eq!(out[7], Some(5.0));
+        // 0: itself and P1's next two sentences (2, 3): (1 + 1/3) / 2.
+        assert!((out[0] - 2.0 / 3.0).abs() < 1e-6, "{out:?}");
+        assert_eq!(out[1], -9.0);
+        // 5: itself and P1's two sentences before it (3, 4): (-1 + -1/3) / 2.
+        assert!((out[5] + 2.0 / 3.0).abs() < 1e-6, "{out:?}");
+        assert_eq!(out[6], 5.0);
     }
 
     #[test]
