@@ -427,7 +427,8 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
 /// What researchers do: code two interviews by hand and let sowhat code the rest. Taught by
 /// P1–P2's quotes, the learned model alone scored 0.39 (below the codebook alone, 0.45); with
 /// the codebook's clear verdicts where it abstains, 0.434; with the study's words among the
-/// features, 0.459 (BENCHMARKS.md).
+/// features, 0.459 (BENCHMARKS.md). Pain F1 0.613, and 0.634 with the codebook's pain lean
+/// among the pain model's features.
 #[test]
 fn two_coded_sessions_teach_the_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -441,12 +442,14 @@ fn two_coded_sessions_teach_the_rest() {
         learned["theme_coverage"].as_f64().unwrap() >= 0.9,
         "{learned}"
     );
+    assert!(learned["pain_f1"].as_f64().unwrap() >= 0.625, "{learned}");
 }
 
 /// Coded interviews need not be among those tagged: the quotes of P1–P3, coded earlier, teach
 /// P4–P9, and their transcripts beside the examples file give each quote its question and
 /// turn. Measured: theme accuracy 0.559 on P4–P9 (as with all nine sessions given), 0.510 with
-/// the quotes alone.
+/// the quotes alone; pain F1 0.663, 0.686 with the codebook's pain lean among the pain model's
+/// features (the codebook alone: 0.689 on P4–P9).
 #[test]
 fn coded_interviews_beside_the_examples_file_teach_new_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -488,5 +491,5 @@ fn coded_interviews_beside_the_examples_file_teach_new_ones() {
         learned["all_pain_share"].as_f64().unwrap() <= 0.385,
         "{learned}"
     );
-    assert!(learned["pain_f1"].as_f64().unwrap() >= 0.64, "{learned}");
+    assert!(learned["pain_f1"].as_f64().unwrap() >= 0.675, "{learned}");
 }

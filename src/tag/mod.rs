@@ -201,11 +201,12 @@ impl<'a> Tagger<'a> {
                 .collect();
             refine::self_train(&features, &picks, self.codebook.themes.len())?
         };
-        // Without learned examples: how near each sentence (with its turn), and the talk around
-        // it, is to the codebook's problem themes rather than its others.
-        // `None` when the codebook lacks problem themes or other themes (or examples were learned).
-        let leans: Option<Vec<f32>> = match (&self.classifier, learned) {
-            (Some(c), None) => features
+        // How near each sentence (with its turn), and the talk around it, is to the codebook's
+        // problem themes rather than its others: a pain flag by itself without learned examples,
+        // a feature of the learned models with them. `None` when the codebook lacks problem
+        // themes or other themes.
+        let leans: Option<Vec<f32>> = match &self.classifier {
+            Some(c) => features
                 .iter()
                 .map(|x| c.pain_lean(&learn::sentence_with_turn(x)))
                 .collect::<Option<Vec<f32>>>()
@@ -217,9 +218,10 @@ impl<'a> Tagger<'a> {
         let mut pain = Vec::with_capacity(utterances.len());
         for (i, u) in utterances.iter().enumerate() {
             let mut assessment = self.pain.assess(&u.text);
+            let lean = leans.as_ref().and_then(|l| l.get(i).copied());
             let verdict = learned
                 .zip(features.get(i))
-                .map(|(l, x)| l.classify(x, u, self.classifier.as_ref()));
+                .map(|(l, x)| l.classify(x, u, self.classifier.as_ref(), lean));
             // The learned pain flag adds to the cues; it explains itself as learned.
             if verdict.is_some_and(|v| v.pain) && assessment.severity == 0 {
                 assessment.severity = 1;
@@ -230,8 +232,8 @@ impl<'a> Tagger<'a> {
             // Without learned examples, a sentence that with the talk around it is nearer the
             // codebook's problem themes than its others is friction the cues may not name ("the
             // lag, not sure what it means").
-            let lean = leans.as_ref().and_then(|l| l.get(i).copied());
-            if lean.is_some_and(|l| l > 0.0)
+            if learned.is_none()
+                && lean.is_some_and(|l| l > 0.0)
                 && assessment.severity == 0
                 && !self.pain.is_positive(&u.text)
             {
@@ -411,12 +413,14 @@ pub const NEIGHBOURS: usize = 2;
 /// struggle. `values[i]` belongs to `utterances[i]` (in transcript order). Measured on serdif-dev
 /// (BENCHMARKS.md): the codebook's pain lean ([`embed::Classifier::pain_lean`]) ranks pain
 /// sentences with AUC 0.782 alone and 0.799 so; pain F1 0.641 → 0.661, better in seven of the
-/// nine sessions. The learned pain model, which has the turn and its words among its features,
-/// gains nothing from it (0.682 → 0.680, leave one session out), so only the lean is taken so.
-pub fn in_context(values: &[f32], utterances: &[Utterance]) -> Vec<f32> {
+/// nine sessions. The learned pain model gains nothing from its own score taken so (0.682 →
+/// 0.680, leave one session out); it has this lean among its features instead
+/// ([`learn::Learned::fit`]).
+pub fn in_context<U: std::borrow::Borrow<Utterance>>(values: &[f32], utterances: &[U]) -> Vec<f32> {
     // Each speaker's sentences in each transcript, in order.
     let mut runs: std::collections::BTreeMap<(&str, &str), Vec<usize>> = Default::default();
     for (i, u) in utterances.iter().enumerate().take(values.len()) {
+        let u = u.borrow();
         runs.entry((u.source.as_str(), u.participant.as_str()))
             .or_default()
             .push(i);
