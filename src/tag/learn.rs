@@ -501,30 +501,30 @@ fn model_features(
     out
 }
 
-/// Each row's codebook pain lean ([`Classifier::pain_lean`] of the sentence with its turn),
-/// taken with the talk around it ([`super::in_context`]) for the rows that are study sentences
-/// (`at[r]`: the row's index in `study`); a quote found nowhere keeps its own. `None` when the
-/// classifier has no lean (a codebook without problem themes or without others).
+/// Each row's codebook pain lean as the tagger reads it ([`super::pain_leans`]): the rows that
+/// are study sentences (`at[r]`: the row's index in `study`) in transcript order, with the talk
+/// around them; a quote found nowhere alone. `None` when the classifier has no lean (a codebook
+/// without problem themes or without others).
 fn row_leans(
     c: &Classifier,
     xs: &[Vec<f32>],
     at: &[Option<usize>],
     study: &[Utterance],
 ) -> Option<Vec<f32>> {
-    let mut out: Vec<f32> = xs
-        .iter()
-        .map(|x| c.pain_lean(&sentence_with_turn(x)))
-        .collect::<Option<_>>()?;
-    let mut order: Vec<usize> = (0..xs.len()).filter(|&r| at[r].is_some()).collect();
-    order.sort_by_key(|&r| at[r]);
-    let us: Vec<&Utterance> = order
+    let (mut found, lone): (Vec<usize>, Vec<usize>) = (0..xs.len()).partition(|&r| at[r].is_some());
+    found.sort_by_key(|&r| at[r]);
+    let x: Vec<&[f32]> = found.iter().map(|&r| xs[r].as_slice()).collect();
+    let us: Vec<&Utterance> = found
         .iter()
         .filter_map(|&r| at[r])
         .map(|i| &study[i])
         .collect();
-    let own: Vec<f32> = order.iter().map(|&r| out[r]).collect();
-    for (&r, v) in order.iter().zip(super::in_context(&own, &us)) {
+    let mut out = vec![0f32; xs.len()];
+    for (&r, v) in found.iter().zip(super::pain_leans(c, &x, &us)?) {
         out[r] = v;
+    }
+    for &r in &lone {
+        out[r] = c.pain_lean(&sentence_with_turn(&xs[r]))?;
     }
     Some(out)
 }
@@ -559,8 +559,6 @@ pub struct Learned {
     pub floor: f32,
     /// The length of the features it was fitted on.
     width: usize,
-    /// How many of them the theme model sees (all but the pain lean; see [`model_features`]).
-    theme_width: usize,
     /// The study's words, for the word columns of the features ([`model_features`]).
     vocabulary: Vocabulary,
     /// The standard deviation of the codebook's pain lean over the training rows, which puts a
@@ -708,7 +706,7 @@ impl Learned {
             .map(|r| vec![if r.pain { 1.0 } else { -1.0 }])
             .collect();
         let width = rows[0].x.len();
-        let theme_width = width - usize::from(lean_sd.is_some());
+        let theme_width = theme_width(width, lean_sd);
         let pain_model = ridge(&xs, &gram, &all, &targets, &weight, LAMBDA)?;
         let theme_model = fit_themes(rows, &xs, theme_width, &all, None)?;
         let mut learned = Learned {
@@ -718,7 +716,6 @@ impl Learned {
             pain_threshold: 0.0,
             floor: f32::MIN,
             width,
-            theme_width,
             vocabulary,
             lean_sd,
         };
@@ -760,7 +757,12 @@ impl Learned {
     /// The verdict on features as the model was fitted on them (a [`Row`]'s `x`).
     fn classify_features(&self, x: &[f32]) -> Verdict {
         self.verdict(
-            &outputs(&self.theme_model, &self.pain_model, self.theme_width, x),
+            &outputs(
+                &self.theme_model,
+                &self.pain_model,
+                theme_width(self.width, self.lean_sd),
+                x,
+            ),
             self.pain_threshold,
             self.floor,
         )
@@ -896,9 +898,12 @@ fn outputs(themes: &Softmax, pain: &Linear, theme_width: usize, x: &[f32]) -> Ve
     out
 }
 
-/// Every row's outputs from models fitted without its session (leave one session out; with
-/// one session, five interleaved folds); None when there is too little to hold out. The theme
-/// models of the folds start from the theme model of all rows (`full`).
+/// How many of the features of width `width` the theme model sees: all but the pain lean, the
+/// last column when there is one ([`model_features`]).
+fn theme_width(width: usize, lean_sd: Option<f32>) -> usize {
+    width - usize::from(lean_sd.is_some())
+}
+
 /// The training rows' features and targets, shared by the folds of [`held_out`].
 struct Training<'a> {
     /// Each row's features (the pain model's: all of them).
@@ -911,6 +916,9 @@ struct Training<'a> {
     weight: &'a [f64],
 }
 
+/// Every row's outputs from models fitted without its session (leave one session out; with
+/// one session, five interleaved folds); None when there is too little to hold out. The theme
+/// models of the folds start from the theme model of all rows (`full`).
 fn held_out(rows: &[Row], t: &Training, full: &Softmax) -> Result<Option<Vec<Vec<f32>>>, String> {
     let Training {
         xs,

@@ -205,14 +205,10 @@ impl<'a> Tagger<'a> {
         // problem themes rather than its others: a pain flag by itself without learned examples,
         // a feature of the learned models with them. `None` when the codebook lacks problem
         // themes or other themes.
-        let leans: Option<Vec<f32>> = match &self.classifier {
-            Some(c) => features
-                .iter()
-                .map(|x| c.pain_lean(&learn::sentence_with_turn(x)))
-                .collect::<Option<Vec<f32>>>()
-                .map(|own| in_context(&own, utterances)),
-            _ => None,
-        };
+        let leans = self
+            .classifier
+            .as_ref()
+            .and_then(|c| pain_leans(c, &features, utterances));
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
         let mut pain = Vec::with_capacity(utterances.len());
@@ -400,6 +396,23 @@ fn contextual_vectors(
             embed::with_context(&vecs[i], &ctx, weight)
         })
         .collect())
+}
+
+/// The codebook's pain lean of each sentence ([`embed::Classifier::pain_lean`] of the sentence
+/// with its turn, from its [`learn::utterance_features`]) taken with the talk around it
+/// ([`in_context`]): what flags pain without examples, and a feature of the learned pain model
+/// with them, so both read it the same way. `None` when the codebook lacks problem themes or
+/// other themes.
+pub fn pain_leans<X: AsRef<[f32]>, U: std::borrow::Borrow<Utterance>>(
+    c: &embed::Classifier,
+    features: &[X],
+    utterances: &[U],
+) -> Option<Vec<f32>> {
+    let own: Vec<f32> = features
+        .iter()
+        .map(|x| c.pain_lean(&learn::sentence_with_turn(x.as_ref())))
+        .collect::<Option<_>>()?;
+    Some(in_context(&own, utterances))
 }
 
 /// How many of a speaker's sentences on each side of a sentence [`in_context`] looks at.
