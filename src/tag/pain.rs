@@ -338,6 +338,17 @@ mod tests {
         assert_eq!(sev("The page cannot be printed."), 0);
     }
 
+    /// "For days" is lost time when someone waits or tries for them, a choice when someone goes
+    /// or asks for them.
+    #[test]
+    fn days_spent_are_lost_days_chosen_are_not() {
+        assert_eq!(sev("So I am going for days and the mean again."), 0);
+        assert_eq!(sev("If I have only asked for days, format the date."), 0);
+        assert!(sev("I have been waiting for days now.") >= 3);
+        assert!(sev("We were trying for weeks to get a refund.") >= 3);
+        assert!(sev("It went on for months on end.") >= 3);
+    }
+
     #[test]
     fn person_forms_need_the_person_words() {
         let cue = "[negation]\nwords = [\"not\"]\n[[cue]]\nid = \"b\"\nlabel = \"b\"\nseverity = 3\nperson = [\"can't\"]\n";
