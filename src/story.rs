@@ -261,10 +261,23 @@ fn confidence(
     } else if t.prevalence >= 0.3 || k >= 3 {
         points += 1;
     }
+    // Serious evidence makes a finding surer only when more than one person gave it: one
+    // "so not working" among routine sentences is a lead to check (the filter keeps it as
+    // single-source critical), not a confirmed problem.
+    let serious: HashSet<&str> = ms
+        .iter()
+        .filter(|m| m.pain >= 3)
+        .map(|m| m.participant.as_str())
+        .collect();
     if t.severity >= 3 {
-        points += 1;
+        let who = if serious.len() >= 2 {
+            points += 1;
+            format!("from {} participants", serious.len())
+        } else {
+            "from one participant".to_string()
+        };
         reasons.push(format!(
-            "severity {} ({})",
+            "severity {} ({}) {who}",
             t.severity,
             severity_word(t.severity)
         ));
@@ -429,6 +442,55 @@ mod tests {
                 attributes: BTreeMap::new(),
             })
             .collect()
+    }
+
+    /// One participant's serious sentence among others' mild ones does not make the finding
+    /// surer; the same severity from two participants does.
+    #[test]
+    fn serious_evidence_from_one_person_does_not_raise_confidence() {
+        let people = ["P1", "P2", "P3", "P4"];
+        let story_with = |serious: &[&str]| {
+            let ms: Vec<Mention> = people
+                .iter()
+                .map(|p| {
+                    let pain = if serious.contains(p) { 3 } else { 1 };
+                    let mut m = mention(p, "d", "The parcel came late again this week.", pain, &[]);
+                    m.method = Method::Examples;
+                    m
+                })
+                .collect();
+            stories(
+                &[stats("d", &people, 3)],
+                &ms,
+                &participants(6),
+                &Saturation::default(),
+            )
+            .remove(0)
+        };
+        let one = story_with(&["P1"]);
+        assert_eq!(
+            one.confidence,
+            Confidence::Medium,
+            "{}",
+            one.confidence_reason
+        );
+        assert!(
+            one.confidence_reason.contains("from one participant"),
+            "{}",
+            one.confidence_reason
+        );
+        let two = story_with(&["P1", "P3"]);
+        assert_eq!(
+            two.confidence,
+            Confidence::High,
+            "{}",
+            two.confidence_reason
+        );
+        assert!(
+            two.confidence_reason.contains("from 2 participants"),
+            "{}",
+            two.confidence_reason
+        );
     }
 
     /// Of two equally strong quotes, the whole thought leads, not the one broken off in pauses.
