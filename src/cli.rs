@@ -25,8 +25,8 @@ pub enum Command {
     Run(RunArgs),
     /// Transcribe recordings into OUT/transcripts/<id>.{json,txt,srt,vtt}.
     Transcribe(TranscribeArgs),
-    /// Analyse existing transcripts (txt, vtt, srt, sowhat json; Zoom, Teams, Otter, Word
-    /// exports) into the brief.
+    /// Analyse existing transcripts (txt, Word docx, vtt, srt, sowhat json; Zoom, Teams, Otter,
+    /// Rev, Word exports) into the brief.
     Analyze(AnalyzeArgs),
     /// Show, write out or check a codebook.
     Codebook {
@@ -134,7 +134,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct AnalyzeArgs {
-    /// Transcript files or folders (txt, vtt, srt, json).
+    /// Transcript files or folders (txt, docx, vtt, srt, json).
     #[arg(required = true, value_name = "TRANSCRIPT")]
     pub inputs: Vec<PathBuf>,
 

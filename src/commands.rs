@@ -209,7 +209,7 @@ fn collect_inputs(
                             p,
                             "the folder has no recordings or transcripts",
                             format!(
-                                "sowhat reads recordings ({}) and transcripts (txt, vtt, srt, json)",
+                                "sowhat reads recordings ({}) and transcripts (txt, docx, vtt, srt, json)",
                                 crate::audio::AUDIO_EXTENSIONS.join(", ")
                             ),
                         ),
@@ -217,7 +217,13 @@ fn collect_inputs(
                 }
             }
             Ok(_) if crate::transcript::read::is_transcript_path(p) => transcripts.push(p.clone()),
-            Ok(_) => audio_paths.push(p.clone()),
+            Ok(_) => match crate::transcript::read::unread_document(p) {
+                Some(fix) => failed.push((
+                    p.clone(),
+                    Error::input_fix(p, "a document sowhat cannot read", fix),
+                )),
+                None => audio_paths.push(p.clone()),
+            },
         }
     }
     audio_paths.sort();
@@ -246,9 +252,25 @@ fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: 
         }
         if crate::audio::is_audio_path(&p) {
             audio.push(p);
+        } else if crate::fsutil::has_extension(&p, &["docx"]) && !has_turns(&p) {
+            // Interview folders hold discussion guides, consent forms and notes as Word files;
+            // only a document with speaker turns is an interview. (A broken one is read, so
+            // that it gets its error.)
+            eprintln!(
+                "note: {}: no speaker turns, so not read as an interview (name it on the command line to analyse it anyway)",
+                p.display()
+            );
         } else if crate::transcript::read::is_transcript_path(&p) {
             texts.push(p);
         }
+    }
+}
+
+/// Whether a Word document reads as a transcript with speaker turns (or cannot be read at all).
+fn has_turns(p: &Path) -> bool {
+    match crate::transcript::read::read_file(p) {
+        Ok(t) => t.segments.iter().any(|s| s.speaker.is_some()),
+        Err(_) => true,
     }
 }
 
@@ -358,14 +380,23 @@ fn redactor(
 fn analyze_cmd(a: AnalyzeArgs) -> i32 {
     let (audio, paths, mut failed) = collect_inputs(&a.inputs, &a.out);
     for i in &audio {
-        failed.push((
-            i.path.clone(),
+        let error = if crate::audio::is_audio_path(&i.path) {
             Error::input_fix(
                 &i.path,
                 "this is a recording, not a transcript",
                 "use `sowhat run` to transcribe and analyse recordings",
-            ),
-        ));
+            )
+        } else {
+            Error::input_fix(
+                &i.path,
+                "not a transcript sowhat reads",
+                format!(
+                    "give transcripts as {} files, or recordings to `sowhat run`",
+                    crate::transcript::read::TRANSCRIPT_EXTENSIONS.join(", ")
+                ),
+            )
+        };
+        failed.push((i.path.clone(), error));
     }
     let (transcripts, more) = read_transcripts(&paths);
     failed.extend(more);

@@ -493,3 +493,90 @@ fn coded_interviews_beside_the_examples_file_teach_new_ones() {
     );
     assert!(learned["pain_f1"].as_f64().unwrap() >= 0.675, "{learned}");
 }
+
+/// A Word transcript is analysed like a text one, beside it in the same folder; a PDF named on
+/// the command line fails alone, with what to do, and the rest is written (exit code 1).
+#[test]
+fn word_transcripts_are_read_and_a_pdf_fails_alone() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let said = "The parcel was two weeks late and nobody told me anything.";
+    std::fs::write(
+        input.join("anna.txt"),
+        format!("Interviewer: How was the delivery?\nAnna: {said}\n"),
+    )
+    .unwrap();
+    let para = |s: &str| format!("<w:p><w:r><w:t xml:space=\"preserve\">{s}</w:t></w:r></w:p>");
+    let body = [
+        para("Interview with Ben, 3 May"),
+        para("Interviewer (00:00:05):"),
+        para("How was the delivery?"),
+        para("Ben (00:00:09):"),
+        para(said),
+    ]
+    .concat();
+    let docx = |body: &str| {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file(
+            "word/document.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        write!(
+            z,
+            "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+        )
+        .unwrap();
+        z.finish().unwrap().into_inner()
+    };
+    std::fs::write(input.join("ben.docx"), docx(&body)).unwrap();
+    // The discussion guide beside the interviews is no interview.
+    let guide = [
+        para("Discussion guide"),
+        para("Ask how the delivery went and whether the parcel was late."),
+    ]
+    .concat();
+    std::fs::write(input.join("guide.docx"), docx(&guide)).unwrap();
+    let pdf = dir.path().join("notes.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7").unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            input.to_str().unwrap(),
+            pdf.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--keywords-only",
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("notes.pdf") && err.contains("does not read PDF"),
+        "{err}"
+    );
+    assert!(err.contains("guide.docx: no speaker turns"), "{err}");
+    let v = read_json(&out.join("insights.json"));
+    let ben: Vec<&Value> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["source"].as_str().unwrap().ends_with("ben.docx"))
+        .collect();
+    assert!(!ben.is_empty(), "no mentions from the .docx: {v}");
+    assert!(ben.iter().all(|m| m["text"] == said), "{ben:?}");
+    assert!(ben.iter().all(|m| m["start"] == 9.0), "{ben:?}");
+    assert!(ben.iter().any(|m| m["theme"] == "delivery"), "{ben:?}");
+    let ids: Vec<&str> = v["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "the guide is no participant: {ids:?}");
+}

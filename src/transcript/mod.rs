@@ -1,7 +1,9 @@
-//! Transcript files, both ways: [`read`] imports `.txt`, `.vtt`, `.srt` and sowhat `.json`
-//! (whatever Zoom, Teams, Otter, Word or a typist produced); [`write`] writes json, txt
+//! Transcript files, both ways: [`read`] imports `.txt`, `.vtt`, `.srt`, Word `.docx`
+//! ([`docx`]) and sowhat `.json` (whatever Zoom, Teams, Otter, Rev, Word or a typist
+//! produced); [`write`] writes json, txt
 //! (`[hh:mm:ss] Speaker: text`), srt and vtt (with `<v Name>` voice tags).
 
+pub mod docx;
 pub mod read;
 pub mod write;
 

@@ -2,7 +2,11 @@
 //!
 //! - `.txt`: `Speaker: text` lines, optionally stamped `[hh:mm:ss]`, `(hh:mm:ss)` or
 //!   `hh:mm:ss`; lines without a speaker continue the previous turn; Otter-style headers
-//!   (`Anna Smith  0:03` on a line of its own, the text below).
+//!   (`Anna Smith  0:03` on a line of its own, the text below) and Rev-style ones
+//!   (`Anna Smith (00:03):`, the text after it or below). Lines before the first turn of a
+//!   transcript with speakers (a title, a date) are not speech and are left out.
+//! - `.docx` (Word; Otter, Teams and Rev exports, a typist's document): its paragraphs read as
+//!   `.txt` lines, table rows as `[time] Speaker: text` ([`super::docx`]).
 //! - `.vtt` (WebVTT): cue settings, `NOTE`/`STYLE`/`REGION` blocks, `<v Name>` voice tags (Teams),
 //!   `Name: text` cues (Zoom), inline tags and entities.
 //! - `.srt`: numbered cues, `Name: text` speakers.
@@ -26,7 +30,21 @@ pub enum Format {
 }
 
 /// File extensions read as transcripts.
-pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "vtt", "srt", "json"];
+pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "vtt", "srt", "json", "docx"];
+
+/// Document formats sowhat does not read, with what to do instead.
+pub fn unread_document(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "doc" | "rtf" | "odt" | "pages" | "wpd" => {
+            "sowhat reads Word .docx and plain text: open it in Word or LibreOffice and save it as .docx or .txt"
+        }
+        "pdf" => {
+            "sowhat does not read PDF: export the transcript from its tool as .docx, .txt, .vtt or .srt"
+        }
+        _ => return None,
+    })
+}
 
 /// Whether a path looks like a transcript, by its extension.
 pub fn is_transcript_path(path: &Path) -> bool {
@@ -44,15 +62,28 @@ pub struct ParseError {
 pub fn read_file(path: &Path) -> Result<Transcript> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::input_fix(path, format!("cannot open: {e}"), "check the path"))?;
-    let text = decode_text(&bytes).map_err(|why| {
-        Error::input_fix(path, why, "save the transcript as UTF-8 (or UTF-16) text")
-    })?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
-    let format = if text.trim_start().starts_with("WEBVTT") {
+    let docx = ext == "docx";
+    let text = if docx {
+        super::docx::text(&bytes).map_err(|why| {
+            Error::input_fix(
+                path,
+                why,
+                "open it in Word and save it as .docx again, or export the transcript as .txt",
+            )
+        })?
+    } else {
+        decode_text(&bytes).map_err(|why| {
+            Error::input_fix(path, why, "save the transcript as UTF-8 (or UTF-16) text")
+        })?
+    };
+    let format = if docx {
+        Format::Txt
+    } else if text.trim_start().starts_with("WEBVTT") {
         Format::Vtt
     } else {
         match ext.as_str() {
@@ -68,11 +99,15 @@ pub fn read_file(path: &Path) -> Result<Transcript> {
         .unwrap_or_default();
     let mut t =
         read_str(&text, format, &path.display().to_string(), &safe_id(&stem)).map_err(|e| {
-            Error::input_fix(
-                path,
-                format!("line {}: {}", e.line, e.message),
-                fix_for(format),
-            )
+            let (at, fix) = if docx {
+                (
+                    "paragraph",
+                    "use `Speaker: text` paragraphs, optionally starting with [hh:mm:ss]",
+                )
+            } else {
+                ("line", fix_for(format))
+            };
+            Error::input_fix(path, format!("{at} {}: {}", e.line, e.message), fix)
         })?;
     if t.segments.iter().all(|s| s.text.trim().is_empty()) {
         return Err(Error::input_fix(
@@ -191,6 +226,15 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
                 header = Some((Some(Speaker::Label(name)), Some(t)));
                 continue;
             }
+            if let Some((name, t, said)) = rev_header(line) {
+                if said.is_empty() {
+                    header = Some((Some(Speaker::Label(name)), Some(t)));
+                } else {
+                    header = None;
+                    segs.push(segment(Some(t), Some(Speaker::Label(name)), said));
+                }
+                continue;
+            }
         }
         if let Some((sp, t)) = header.take() {
             // Text under an Otter-style header belongs to that speaker.
@@ -218,6 +262,15 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
                 }
             }
         }
+    }
+    // Lines before the first turn of a transcript with speakers are its title and date
+    // ("Interview 3, 12 May"), not speech.
+    if segs.iter().any(|s| s.speaker.is_some()) {
+        let preamble = segs
+            .iter()
+            .take_while(|s| s.speaker.is_none() && s.start.is_none())
+            .count();
+        segs.drain(..preamble);
     }
     Ok(segs)
 }
@@ -295,11 +348,29 @@ fn otter_header(line: &str) -> Option<(String, Seconds)> {
     Some((name.to_string(), parse_clock(time)?))
 }
 
+/// `Anna Smith (00:03):` / `Speaker 1 (01:02:03): text` (Rev): a name, a stamp in
+/// parentheses, a colon, then the text or nothing.
+fn rev_header(line: &str) -> Option<(String, Seconds, &str)> {
+    let (name, rest) = line.split_once('(')?;
+    let (inside, said) = rest.split_once("):")?;
+    let name = name.trim();
+    if !looks_like_stamp(inside.trim()) || !is_speaker(name) {
+        return None;
+    }
+    Some((name.to_string(), parse_clock(inside)?, said.trim()))
+}
+
+/// Whether `s` reads as a speaker's label: a name ([`is_speaker_label`]) or a role
+/// ("Interviewer", "Moderatorius").
+pub(super) fn is_speaker(s: &str) -> bool {
+    is_speaker_label(s) || crate::speakers::roles::is_role_label(s)
+}
+
 /// `Name: text` → (Name, text), when `Name` looks like a speaker label.
 fn split_speaker(line: &str) -> Option<(String, &str)> {
     let (name, said) = line.split_once(':')?;
     let name = name.trim();
-    if !is_speaker_label(name) && !crate::speakers::roles::is_role_label(name) {
+    if !is_speaker(name) {
         return None;
     }
     Some((name.to_string(), said.trim_start()))
@@ -614,6 +685,83 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no text"));
+    }
+
+    #[test]
+    fn txt_rev_headers_with_the_text_below_or_after() {
+        let s = txt(
+            "Interview 4 with Anna\n12 May 2026\n\nSpeaker 1 (00:03):\nHow was the delivery?\n\nAnna Smith (01:02:03): Late.\nAgain.\n",
+        );
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (label(&s[0]), s[0].start, s[0].text.as_str()),
+            ("Speaker 1", Some(3.0), "How was the delivery?")
+        );
+        assert_eq!(
+            (label(&s[1]), s[1].start, s[1].text.as_str()),
+            ("Anna Smith", Some(3723.0), "Late. Again.")
+        );
+        // A remark in parentheses is no stamp.
+        let s = txt("Anna: It was (honestly): slow.\n");
+        assert_eq!(
+            (label(&s[0]), s[0].text.as_str()),
+            ("Anna", "It was (honestly): slow.")
+        );
+    }
+
+    /// A Word transcript reads like its text; a broken one and a PDF get errors that say what to
+    /// do.
+    #[test]
+    fn docx_transcripts_and_documents_sowhat_cannot_read() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let para = |s: &str| format!("<w:p><w:r><w:t xml:space=\"preserve\">{s}</w:t></w:r></w:p>");
+        let body = [
+            para("Interviewer&#9;0:05"),
+            para("How was the delivery?"),
+            para(""),
+            para("Jonas Petraitis (00:09):"),
+            para("Siuntinys vėlavo dvi savaites."),
+        ]
+        .concat();
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file(
+            "word/document.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        write!(
+            z,
+            "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+        )
+        .unwrap();
+        let p = dir.path().join("Interview 3 (Jonas).docx");
+        std::fs::write(&p, z.finish().unwrap().into_inner()).unwrap();
+        assert!(is_transcript_path(&p));
+        let t = read_file(&p).unwrap();
+        assert_eq!(t.id, "interview-3-jonas");
+        assert_eq!(t.segments.len(), 2, "{:?}", t.segments);
+        assert_eq!(
+            (label(&t.segments[1]), t.segments[1].start),
+            ("Jonas Petraitis", Some(9.0))
+        );
+        assert_eq!(t.segments[1].text, "Siuntinys vėlavo dvi savaites.");
+
+        let bad = dir.path().join("renamed.docx");
+        std::fs::write(&bad, "Anna: hello").unwrap();
+        let e = read_file(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("renamed.docx") && e.contains("not a Word .docx") && e.contains(".txt"),
+            "{e}"
+        );
+        let pdf = dir.path().join("notes.pdf");
+        assert!(unread_document(&pdf)
+            .unwrap()
+            .contains("export the transcript"));
+        assert!(unread_document(&dir.path().join("old.DOC"))
+            .unwrap()
+            .contains(".docx"));
+        assert_eq!(unread_document(&p), None);
     }
 
     #[test]
