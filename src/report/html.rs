@@ -18,8 +18,8 @@ use std::fmt::Write;
 use super::markdown::{
     attribute_keys, badge_words, capitalise, confidence_word, date_of, file_name, format_time,
     kept_without_story, method_notes, no_story_message, participants_fraction, participants_phrase,
-    percent, scrub_paths, segments_line, severity_word, shown_quotes, split_stories,
-    strengths_below_top, summary_line, theme_name, theme_of, title, BriefOptions,
+    percent, scrub_paths, segments_line, severity_word, shown_quotes, source_heading,
+    split_stories, strengths_below_top, summary_line, theme_name, theme_of, title, BriefOptions,
 };
 use crate::types::{Insights, Origin, Quote, Story, ThemeKind, ThemeStats, Verdict};
 
@@ -274,7 +274,11 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         h.push_str("<p class=\"empty\">No participant was identified.</p>\n");
     } else {
         let keys = attribute_keys(insights);
-        h.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>Participant</th><th>Recording</th><th>Language</th>");
+        let _ = write!(
+            h,
+            "<div class=\"scroll\"><table>\n<thead><tr><th>Participant</th><th>{}</th><th>Language</th>",
+            source_heading(insights)
+        );
         for k in &keys {
             let _ = write!(h, "<th>{}</th>", esc(&capitalise(k)));
         }

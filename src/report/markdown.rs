@@ -234,7 +234,11 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
         md.push_str("_No participant was identified._\n\n");
     } else {
         let keys = attribute_keys(insights);
-        md.push_str("| Participant | Recording | Language");
+        let _ = write!(
+            md,
+            "| Participant | {} | Language",
+            source_heading(insights)
+        );
         for k in &keys {
             let _ = write!(md, " | {}", inline(&capitalise(k)));
         }
@@ -442,6 +446,23 @@ pub(crate) fn capitalise(s: &str) -> String {
 }
 
 /// The file name of a source path (never the folders of the researcher's machine).
+/// The participants table's heading for where each came from: "Recording" when sowhat
+/// transcribed them all, "Transcript" when all were imported, "Source" for a mix.
+pub(crate) fn source_heading(insights: &Insights) -> &'static str {
+    let recorded = insights
+        .participants
+        .iter()
+        .filter(|p| crate::audio::is_audio_path(std::path::Path::new(&p.source)))
+        .count();
+    if recorded == insights.participants.len() {
+        "Recording"
+    } else if recorded == 0 {
+        "Transcript"
+    } else {
+        "Source"
+    }
+}
+
 pub(crate) fn file_name(source: &str) -> &str {
     source.rsplit(['/', '\\']).next().unwrap_or(source)
 }
@@ -871,6 +892,7 @@ mod tests {
         let mut ins = insights();
         let notes = method_notes(&ins).join("\n");
         assert!(notes.contains("machine-made"), "{notes}");
+        assert_eq!(source_heading(&ins), "Recording");
         assert!(
             notes.contains("without times name the participant only"),
             "{notes}"
@@ -898,7 +920,10 @@ mod tests {
         assert!(notes.contains("read as given"), "{notes}");
         assert!(notes.contains("carry no times"), "{notes}");
         assert!(!notes.contains("checked by listening"), "{notes}");
+        assert_eq!(source_heading(&ins), "Transcript");
+        assert!(render(&ins, &BriefOptions::default()).contains("| Participant | Transcript |"));
         ins.participants[0].source = "/home/r/rec/P01.m4a".into();
+        assert_eq!(source_heading(&ins), "Source");
         let notes = method_notes(&ins).join("\n");
         assert!(
             notes.contains("Transcripts of recordings are machine-made"),
