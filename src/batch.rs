@@ -124,7 +124,8 @@ pub fn walk_files(dir: &Path, skip: Option<&Path>, out: &mut Vec<PathBuf>) {
         let hidden = p
             .file_name()
             .and_then(|n| n.to_str())
-            .map(|n| n.starts_with('.'))
+            // Hidden files, and the lock files Office keeps beside an open document.
+            .map(|n| n.starts_with('.') || n.starts_with("~$"))
             .unwrap_or(false);
         if hidden {
             continue;

@@ -183,11 +183,22 @@ fn failure_text(p: &Path, e: &Error) -> String {
     }
 }
 
+/// Which of a recording and a transcript of the same name stands for the interview.
+#[derive(Clone, Copy, PartialEq)]
+enum Pair {
+    /// `run`: the recording (transcribed afresh, with times and playback).
+    Recording,
+    /// `analyze`: the transcript (the recording is not what it reads).
+    Transcript,
+}
+
 /// Splits inputs into recordings and transcript files (folders searched recursively; the
-/// output folder and sowhat's own outputs are skipped).
+/// output folder and sowhat's own outputs are skipped). Of a recording and a transcript with
+/// the same name, `pair` says which is kept.
 fn collect_inputs(
     paths: &[PathBuf],
     out: &Path,
+    pair: Pair,
 ) -> (Vec<batch::Input>, Vec<PathBuf>, Vec<(PathBuf, Error)>) {
     let mut audio_paths = Vec::new();
     let mut transcripts = Vec::new();
@@ -230,16 +241,20 @@ fn collect_inputs(
     audio_paths.dedup();
     transcripts.sort();
     transcripts.dedup();
-    // A transcript beside a recording of the same name is the recording's: use the recording.
-    let stems: std::collections::HashSet<String> = audio_paths
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_lowercase()))
-        .collect();
-    transcripts.retain(|t| {
-        !t.file_stem()
-            .map(|s| stems.contains(&s.to_string_lossy().to_lowercase()))
-            .unwrap_or(false)
-    });
+    // A transcript beside a recording of the same name is the same interview: keep one.
+    let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().to_lowercase());
+    match pair {
+        Pair::Recording => {
+            let stems: std::collections::HashSet<String> =
+                audio_paths.iter().filter_map(stem).collect();
+            transcripts.retain(|t| !stem(t).is_some_and(|s| stems.contains(&s)));
+        }
+        Pair::Transcript => {
+            let stems: std::collections::HashSet<String> =
+                transcripts.iter().filter_map(stem).collect();
+            audio_paths.retain(|a| !stem(a).is_some_and(|s| stems.contains(&s)));
+        }
+    }
     (batch::assign_ids(audio_paths), transcripts, failed)
 }
 
@@ -252,12 +267,15 @@ fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: 
         }
         if crate::audio::is_audio_path(&p) {
             audio.push(p);
+        } else if let Some(fix) = crate::transcript::read::unread_document(&p) {
+            // Named on the command line it is an error; in a folder it may be anything.
+            eprintln!("note: {}: not read ({fix})", p.display());
         } else if crate::fsutil::has_extension(&p, &["docx"]) && !has_turns(&p) {
             // Interview folders hold discussion guides, consent forms and notes as Word files;
             // only a document with speaker turns is an interview. (A broken one is read, so
             // that it gets its error.)
             eprintln!(
-                "note: {}: no speaker turns, so not read as an interview (name it on the command line to analyse it anyway)",
+                "note: {}: not read as an interview, as no two speakers take turns in it (name it on the command line to analyse it anyway)",
                 p.display()
             );
         } else if crate::transcript::read::is_transcript_path(&p) {
@@ -266,10 +284,20 @@ fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: 
     }
 }
 
-/// Whether a Word document reads as a transcript with speaker turns (or cannot be read at all).
+/// Whether a Word document reads as a conversation: two or more speakers, one of them with two
+/// turns or more (or it cannot be read at all, so that it gets its error). A guide's
+/// "Warm-up: tell me about yourself" is one labelled line, not a speaker.
 fn has_turns(p: &Path) -> bool {
     match crate::transcript::read::read_file(p) {
-        Ok(t) => t.segments.iter().any(|s| s.speaker.is_some()),
+        Ok(t) => {
+            let mut turns: BTreeMap<String, usize> = BTreeMap::new();
+            for s in &t.segments {
+                if let Some(sp) = &s.speaker {
+                    *turns.entry(sp.display().to_string()).or_default() += 1;
+                }
+            }
+            turns.len() >= 2 && turns.values().any(|&n| n >= 2)
+        }
         Err(_) => true,
     }
 }
@@ -378,7 +406,7 @@ fn redactor(
 }
 
 fn analyze_cmd(a: AnalyzeArgs) -> i32 {
-    let (audio, paths, mut failed) = collect_inputs(&a.inputs, &a.out);
+    let (audio, paths, mut failed) = collect_inputs(&a.inputs, &a.out, Pair::Transcript);
     for i in &audio {
         let error = if crate::audio::is_audio_path(&i.path) {
             Error::input_fix(
@@ -439,7 +467,8 @@ fn run_all(a: RunArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let (audio, paths, mut failed) = collect_inputs(&a.transcribe.inputs, &opts.out);
+    let (audio, paths, mut failed) =
+        collect_inputs(&a.transcribe.inputs, &opts.out, Pair::Recording);
     for (_, e) in &failed {
         eprintln!("✗ {e}");
     }

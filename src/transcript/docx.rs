@@ -1,9 +1,10 @@
 //! Word `.docx` transcripts (Otter, Teams, Rev, a typist's document): the document's text,
 //! paragraph by paragraph, which [`super::read`] then reads like a `.txt` transcript. A table
-//! row, as in a typist's "time | speaker | text" grid, becomes one `[time] Speaker: text` line.
+//! row of a table of speech, as in a typist's "time | speaker | text" grid, becomes one
+//! `[time] Speaker: text` line; other tables (a "Date | 12 May" header block) are plain text.
 //!
-//! Only the body text is read: tracked deletions and moved-away text, field codes, and the
-//! fallback copies Word keeps of text boxes are left out, so each word is read once.
+//! Only the body text is read: tracked deletions and moved-away text, field codes and text
+//! boxes (a "CONFIDENTIAL" stamp, and the fallback copies Word keeps of them) are left out.
 
 use std::io::{Cursor, Read};
 
@@ -13,6 +14,15 @@ const MAX_XML: u64 = 256 << 20;
 
 /// The text of a `.docx` file: one line per paragraph (and per line break inside one).
 pub fn text(bytes: &[u8]) -> Result<String, String> {
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(
+            "a password-protected Word document or an old .doc renamed .docx; remove any password"
+                .into(),
+        );
+    }
     if !bytes.starts_with(b"PK") {
         return Err(
             "not a Word .docx document (a .docx file is a ZIP archive; this one is not)".into(),
@@ -36,15 +46,15 @@ pub fn text(bytes: &[u8]) -> Result<String, String> {
     lines(&xml)
 }
 
-/// Where the reader is in the table structure.
+/// A table being read.
 #[derive(Default)]
 struct Table {
+    /// The rows read so far, each its cells' text.
+    rows: Vec<Vec<String>>,
     /// The cells of the current row so far.
     row: Vec<String>,
     /// The current cell's paragraphs so far.
     cell: String,
-    /// Rows emitted from this table so far.
-    rows: usize,
 }
 
 /// `word/document.xml` → lines of text.
@@ -68,7 +78,7 @@ fn lines(xml: &[u8]) -> Result<String, String> {
         })?;
         match event {
             Event::Start(e) => match e.local_name().as_ref() {
-                b"moveFrom" | b"Fallback" | b"del" => skipped += 1,
+                b"moveFrom" | b"Fallback" | b"del" | b"txbxContent" => skipped += 1,
                 b"t" => in_text = true,
                 b"tbl" if skipped == 0 => tables.push(Table::default()),
                 _ => {}
@@ -86,7 +96,9 @@ fn lines(xml: &[u8]) -> Result<String, String> {
                 para.push_str(&s);
             }
             Event::End(e) => match e.local_name().as_ref() {
-                b"moveFrom" | b"Fallback" | b"del" => skipped = skipped.saturating_sub(1),
+                b"moveFrom" | b"Fallback" | b"del" | b"txbxContent" => {
+                    skipped = skipped.saturating_sub(1)
+                }
                 b"t" => in_text = false,
                 _ if skipped > 0 => {}
                 b"p" => {
@@ -110,24 +122,27 @@ fn lines(xml: &[u8]) -> Result<String, String> {
                 b"tr" => {
                     if let Some(t) = tables.last_mut() {
                         let cells = std::mem::take(&mut t.row);
-                        let first = t.rows == 0;
-                        t.rows += 1;
-                        if let Some(line) = row_line(&cells, first) {
-                            out.push(line);
-                        }
+                        t.rows.push(cells);
                     }
                 }
                 b"tbl" => {
-                    if let Some(inner) = tables.pop() {
-                        // A table inside a cell: its text belongs to the outer cell.
-                        if let Some(outer) = tables.last_mut() {
-                            let text = inner.row.join(" ");
-                            if !text.trim().is_empty() {
-                                outer.cell.push(' ');
-                                outer.cell.push_str(text.trim());
+                    if let Some(done) = tables.pop() {
+                        match tables.last_mut() {
+                            // A table inside a cell: its text belongs to the outer cell.
+                            Some(outer) => {
+                                for cell in done.rows.iter().flatten() {
+                                    if !cell.trim().is_empty() {
+                                        if !outer.cell.is_empty() {
+                                            outer.cell.push(' ');
+                                        }
+                                        outer.cell.push_str(cell.trim());
+                                    }
+                                }
                             }
-                        } else {
-                            out.push(String::new());
+                            None => {
+                                out.extend(table_lines(&done.rows));
+                                out.push(String::new());
+                            }
                         }
                     }
                 }
@@ -141,45 +156,94 @@ fn lines(xml: &[u8]) -> Result<String, String> {
     Ok(out.join("\n"))
 }
 
-/// One table row as a transcript line: `time | speaker | text` → `[time] speaker: text`,
-/// `speaker | text` → `speaker: text`, anything else its cells joined. The first row of a
-/// table is dropped when it is a header ("Time | Speaker | Text"): short capitalised words and
-/// no digits.
-fn row_line(cells: &[String], first: bool) -> Option<String> {
-    let cells: Vec<&str> = cells
+/// Column headings of a transcript table ("Time | Speaker | Text"), in the four languages.
+const HEADINGS: &[&str] = &[
+    "time",
+    "timestamp",
+    "time stamp",
+    "start",
+    "end",
+    "speaker",
+    "name",
+    "who",
+    "text",
+    "transcript",
+    "transcription",
+    "dialogue",
+    "utterance",
+    "content",
+    "laikas",
+    "kalbėtojas",
+    "kalbantysis",
+    "tekstas",
+    "czas",
+    "mówca",
+    "osoba",
+    "tekst",
+    "wypowiedź",
+    "время",
+    "спикер",
+    "говорящий",
+    "текст",
+    "реплика",
+];
+
+/// A table's rows as transcript lines. A table of speech, whose rows have a time in the first
+/// column or whose speakers come back (`Anna | …` twice), gives `[time] Speaker: text` lines;
+/// any other table (a "Date | 12 May 2026" block) its cells joined as plain text. A first row
+/// of column headings is dropped.
+fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<&str>> = rows
         .iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if cells.is_empty() {
-        return None;
-    }
-    if first
-        && cells.len() >= 2
-        && cells.iter().all(|c| {
-            c.split_whitespace().count() <= 2
-                && !c.chars().any(|ch| ch.is_ascii_digit())
-                && c.chars().next().is_some_and(char::is_uppercase)
+        .map(|r| {
+            r.iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .collect()
         })
-    {
-        return None;
+        .filter(|r: &Vec<&str>| !r.is_empty())
+        .collect();
+    let headed = rows.first().is_some_and(|r| {
+        r.iter()
+            .all(|c| HEADINGS.contains(&c.to_lowercase().trim_end_matches(':')))
+    });
+    let rows = &rows[usize::from(headed)..];
+    let timed = |r: &[&str]| r.len() >= 2 && super::read::parse_clock(r[0]).is_some();
+    // The speaker cell of a row (after the time, when there is one).
+    let speaker = |r: &[&str]| -> Option<String> {
+        let rest = if timed(r) { &r[1..] } else { r };
+        (rest.len() >= 2 && super::read::is_speaker(rest[0])).then(|| rest[0].to_lowercase())
+    };
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for r in rows {
+        if let Some(s) = speaker(r) {
+            *seen.entry(s).or_default() += 1;
+        }
     }
-    let (stamp, rest) = match cells.split_first() {
-        Some((t, rest)) if !rest.is_empty() && super::read::parse_clock(t).is_some() => {
-            (Some(*t), rest)
-        }
-        _ => (None, &cells[..]),
-    };
-    let body = match rest {
-        [speaker, said @ ..] if !said.is_empty() && super::read::is_speaker(speaker) => {
-            format!("{speaker}: {}", said.join(" "))
-        }
-        _ => rest.join(" "),
-    };
-    Some(match stamp {
-        Some(t) => format!("[{t}] {body}"),
-        None => body,
-    })
+    let speech = rows.iter().any(|r| timed(r)) || seen.values().any(|&n| n >= 2);
+    rows.iter()
+        .map(|r| {
+            if !speech {
+                // "Date: | 12 May" is a heading and its value, not a speaker and a turn.
+                let cells: Vec<&str> = r.iter().map(|c| c.trim_end_matches(':')).collect();
+                return cells.join(" ");
+            }
+            let (stamp, rest) = if timed(r) {
+                (Some(r[0]), &r[1..])
+            } else {
+                (None, &r[..])
+            };
+            let body = if speaker(r).is_some() {
+                format!("{}: {}", rest[0], rest[1..].join(" "))
+            } else {
+                rest.join(" ")
+            };
+            match stamp {
+                Some(t) => format!("[{t}] {body}"),
+                None => body,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,8 +340,64 @@ mod tests {
         );
     }
 
+    fn table(rows: &[&[&str]]) -> String {
+        let tr = |cells: &&[&str]| {
+            let tcs: String = cells
+                .iter()
+                .map(|c| format!("<w:tc><w:tcPr/>{}</w:tc>", p(&r(c))))
+                .collect();
+            format!("<w:tr>{tcs}</w:tr>")
+        };
+        format!("<w:tbl>{}</w:tbl>", rows.iter().map(tr).collect::<String>())
+    }
+
+    /// A typist's block of interview details is no conversation; a speakers' table is one
+    /// even without times, and its first turn is no heading.
+    #[test]
+    fn detail_tables_are_text_and_untimed_speech_tables_keep_their_first_turn() {
+        let body = [
+            table(&[&["Date:", "12 May 2026"], &["Location", "London"]]),
+            table(&[
+                &["Interviewer", "Welcome back"],
+                &["Anna", "Thanks."],
+                &["Interviewer", "How was it?"],
+                &["Anna", "Slow."],
+            ]),
+        ]
+        .concat();
+        assert_eq!(
+            text(&docx(&body)).unwrap(),
+            "Date 12 May 2026\nLocation London\n\nInterviewer: Welcome back\nAnna: Thanks.\n\
+             Interviewer: How was it?\nAnna: Slow.\n"
+        );
+    }
+
+    #[test]
+    fn nested_tables_stay_in_their_cell_and_text_boxes_are_left_out() {
+        let inner = table(&[&["a", "b"], &["c"]]);
+        let body = format!(
+            "<w:tbl><w:tr><w:tc>{}</w:tc><w:tc>{}{inner}</w:tc></w:tr></w:tbl>{}",
+            p(&r("00:00:03")),
+            p(&r("Anna")),
+            p(&format!(
+                "{}<w:r><w:drawing><wp:inline><w:txbxContent>{}</w:txbxContent></wp:inline></w:drawing></w:r>{}",
+                r("The parcel came "),
+                p(&r("CONFIDENTIAL DRAFT")),
+                r("two weeks late.")
+            ))
+        );
+        assert_eq!(
+            text(&docx(&body)).unwrap(),
+            "[00:00:03] Anna a b c\n\nThe parcel came two weeks late."
+        );
+    }
+
     #[test]
     fn not_a_docx_says_so() {
+        assert!(text(b"").unwrap_err().contains("empty"));
+        assert!(text(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1])
+            .unwrap_err()
+            .contains("password"));
         assert!(text(b"plain text")
             .unwrap_err()
             .contains("not a Word .docx"));

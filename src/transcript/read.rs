@@ -210,13 +210,16 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
     let mut segs: Vec<Segment> = Vec::new();
     // Otter style: a "Name  0:03" header line sets speaker and time for the lines below.
     let mut header: Option<(Option<Speaker>, Option<Seconds>)> = None;
+    // The lines read before anyone speaks: a title and a date, or speech without labels.
+    let mut before_turns: Vec<&str> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
         if line.is_empty() {
-            header = None;
+            // A header keeps its speaker across blank lines until its text comes.
             continue;
         }
+
         let (stamp, rest) = leading_stamp(line).map_err(|m| ParseError {
             line: line_no,
             message: m,
@@ -237,16 +240,23 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
             }
         }
         if let Some((sp, t)) = header.take() {
-            // Text under an Otter-style header belongs to that speaker.
-            segs.push(segment(stamp.or(t), sp, rest));
-            continue;
+            // Text under an Otter-style header belongs to that speaker, unless it names its own.
+            if split_speaker(rest).is_none() {
+                segs.push(segment(stamp.or(t), sp, rest));
+                continue;
+            }
         }
-        match split_speaker(rest) {
+        // "Date: 12 May" above the first turn is a detail of the interview, not a speaker.
+        let turns_yet = segs.iter().any(|s| s.speaker.is_some());
+        match split_speaker(rest).filter(|(name, _)| turns_yet || !is_detail_label(name)) {
             Some((name, said)) => {
                 header = None;
                 segs.push(segment(stamp, Some(Speaker::Label(name)), said));
             }
             None => {
+                if segs.iter().all(|s| s.speaker.is_none()) {
+                    before_turns.push(rest);
+                }
                 if let (None, Some(last)) = (stamp, segs.last_mut()) {
                     // A continuation of the previous turn.
                     if !last.text.is_empty() {
@@ -263,9 +273,14 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
             }
         }
     }
-    // Lines before the first turn of a transcript with speakers are its title and date
-    // ("Interview 3, 12 May"), not speech.
-    if segs.iter().any(|s| s.speaker.is_some()) {
+    // Up to eight short lines without a full stop before the first turn of a transcript with
+    // speakers are its title and details ("Interview 3", "Date: 12 May 2026"), not speech.
+    // Anything else may be an answer without its label, and is kept.
+    let title = before_turns.len() <= 8
+        && before_turns
+            .iter()
+            .all(|l| l.split_whitespace().count() <= 12 && !l.ends_with(['.', '!', '?', '…']));
+    if title && segs.iter().any(|s| s.speaker.is_some()) {
         let preamble = segs
             .iter()
             .take_while(|s| s.speaker.is_none() && s.start.is_none())
@@ -364,6 +379,47 @@ fn rev_header(line: &str) -> Option<(String, Seconds, &str)> {
 /// ("Interviewer", "Moderatorius").
 pub(super) fn is_speaker(s: &str) -> bool {
     is_speaker_label(s) || crate::speakers::roles::is_role_label(s)
+}
+
+/// The labels of an interview's details in a transcript's heading ("Date: 12 May 2026"),
+/// which are no speakers there.
+fn is_detail_label(name: &str) -> bool {
+    const DETAILS: &[&str] = &[
+        "date",
+        "time",
+        "location",
+        "place",
+        "duration",
+        "length",
+        "project",
+        "study",
+        "session",
+        "recording",
+        "file",
+        "title",
+        "subject",
+        "topic",
+        "participants",
+        "attendees",
+        "data",
+        "laikas",
+        "vieta",
+        "trukmė",
+        "projektas",
+        "tema",
+        "miejsce",
+        "czas",
+        "czas trwania",
+        "projekt",
+        "temat",
+        "дата",
+        "время",
+        "место",
+        "длительность",
+        "проект",
+        "тема",
+    ];
+    DETAILS.contains(&name.to_lowercase().as_str())
 }
 
 /// `Name: text` → (Name, text), when `Name` looks like a speaker label.
@@ -701,6 +757,25 @@ mod tests {
             (label(&s[1]), s[1].start, s[1].text.as_str()),
             ("Anna Smith", Some(3723.0), "Late. Again.")
         );
+        // A blank line between a header and its text (Word paragraphs) keeps the speaker; a line
+        // that names its own speaker does not take the header's.
+        let s =
+            txt("Speaker 1 (00:03):\n\nHow was it?\n\nAnna  0:09\nInterviewer: Sorry, go on.\n");
+        assert_eq!(
+            (label(&s[0]), s[0].text.as_str()),
+            ("Speaker 1", "How was it?")
+        );
+        assert_eq!(label(&s[1]), "Interviewer");
+        // Speech before the first label is no title: it stays.
+        let s = txt("The parcel was late.\nI waited two weeks.\nNobody called.\nNote: the recording cut out here.\n");
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].text.contains("I waited two weeks."));
+        let s = txt("Late, and nobody told me why.\nInterviewer: Why?\n");
+        assert_eq!(s.len(), 2, "{s:?}");
+        // The interview's details are no speakers and no speech.
+        let s = txt("Delivery study\nDate: 12 May 2026\nLocation: London\nInterviewer: How was it?\nAnna: Late.\n");
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!((label(&s[0]), label(&s[1])), ("Interviewer", "Anna"));
         // A remark in parentheses is no stamp.
         let s = txt("Anna: It was (honestly): slow.\n");
         assert_eq!(
