@@ -247,12 +247,12 @@ fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
     /// A `.docx` holding `body` (the inside of `<w:body>`).
-    fn docx(body: &str) -> Vec<u8> {
+    pub(crate) fn docx(body: &str) -> Vec<u8> {
         let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let o = zip::write::SimpleFileOptions::default();
         z.start_file("[Content_Types].xml", o).unwrap();

@@ -788,7 +788,6 @@ mod tests {
     /// do.
     #[test]
     fn docx_transcripts_and_documents_sowhat_cannot_read() {
-        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let para = |s: &str| format!("<w:p><w:r><w:t xml:space=\"preserve\">{s}</w:t></w:r></w:p>");
         let body = [
@@ -799,19 +798,8 @@ mod tests {
             para("Siuntinys vėlavo dvi savaites."),
         ]
         .concat();
-        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        z.start_file(
-            "word/document.xml",
-            zip::write::SimpleFileOptions::default(),
-        )
-        .unwrap();
-        write!(
-            z,
-            "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
-        )
-        .unwrap();
         let p = dir.path().join("Interview 3 (Jonas).docx");
-        std::fs::write(&p, z.finish().unwrap().into_inner()).unwrap();
+        std::fs::write(&p, crate::transcript::docx::tests::docx(&body)).unwrap();
         assert!(is_transcript_path(&p));
         let t = read_file(&p).unwrap();
         assert_eq!(t.id, "interview-3-jonas");
