@@ -429,6 +429,17 @@ fn split_speaker(line: &str) -> Option<(String, &str)> {
     if !is_speaker(name) {
         return None;
     }
+    // "Anna (laughs): …" is Anna: a stage direction is no part of who speaks.
+    let name = match name.split_once('(') {
+        Some((base, remark))
+            if remark.ends_with(')')
+                && remark.chars().next().is_some_and(char::is_lowercase)
+                && !base.trim().is_empty() =>
+        {
+            base.trim()
+        }
+        _ => name,
+    };
     Some((name.to_string(), said.trim_start()))
 }
 
@@ -776,6 +787,10 @@ mod tests {
         let s = txt("Delivery study\nDate: 12 May 2026\nLocation: London\nInterviewer: How was it?\nAnna: Late.\n");
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!((label(&s[0]), label(&s[1])), ("Interviewer", "Anna"));
+        // A stage direction is not part of the speaker's name; a role in parentheses is.
+        let s = txt("Anna (laughs): Not again.\nAnna: Really.\nBen (Interviewer): Why?\n");
+        assert_eq!((label(&s[0]), label(&s[1])), ("Anna", "Anna"));
+        assert_eq!(label(&s[2]), "Ben (Interviewer)");
         // A remark in parentheses is no stamp.
         let s = txt("Anna: It was (honestly): slow.\n");
         assert_eq!(
