@@ -31,19 +31,46 @@ pub fn file_name(source: &str) -> String {
         .unwrap_or_else(|| source.to_string())
 }
 
-/// Links from the brief's folder to each recording that exists, for the HTML player.
+/// Links from the brief's folder to each participant's recording, for the HTML player: the
+/// recording sowhat transcribed, or for an imported transcript the recording of the same name
+/// beside it (`int1.m4a` for `int1.vtt`), so that its quotes can be heard too.
 pub fn media_links(insights: &Insights, out: &Path) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for p in &insights.participants {
         let src = Path::new(&p.source);
-        if !crate::audio::is_audio_path(src) || !src.is_file() {
-            continue;
-        }
-        if let Some(rel) = relative_path(src, out) {
+        let media = if crate::audio::is_audio_path(src) {
+            src.is_file().then(|| src.to_path_buf())
+        } else {
+            recording_beside(src)
+        };
+        if let Some(rel) = media.and_then(|r| relative_path(&r, out)) {
             m.insert(p.source.clone(), rel);
         }
     }
     m
+}
+
+/// The recording with the same name as a transcript in its folder, if there is one (the first
+/// by name when there are several).
+fn recording_beside(transcript: &Path) -> Option<PathBuf> {
+    let stem = transcript.file_stem()?.to_string_lossy().to_lowercase();
+    let dir = match transcript.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            crate::audio::is_audio_path(p)
+                && p.is_file()
+                && p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().to_lowercase() == stem)
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// `target` relative to the folder `base` (both made absolute), with `/` separators.
@@ -135,5 +162,36 @@ mod tests {
         let r = relative_path(Path::new("/a/rec/p 01.m4a"), Path::new("/a/out")).unwrap();
         assert_eq!(r, "../rec/p 01.m4a");
         assert_eq!(file_name("/home/x/rec/p01.m4a"), "p01.m4a");
+    }
+
+    /// An imported transcript plays from the recording of the same name beside it.
+    #[test]
+    fn imported_transcripts_link_the_recording_beside_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("rec");
+        std::fs::create_dir(&rec).unwrap();
+        for f in ["Int1.vtt", "int1.M4A", "int2.docx", "int3.wav"] {
+            std::fs::write(rec.join(f), b"x").unwrap();
+        }
+        let mut ins = fixture::insights();
+        ins.participants.truncate(3);
+        for (p, f) in ins
+            .participants
+            .iter_mut()
+            .zip(["Int1.vtt", "int2.docx", "int3.wav"])
+        {
+            p.source = rec.join(f).display().to_string();
+        }
+        let m = media_links(&ins, &dir.path().join("out"));
+        let src = |f: &str| rec.join(f).display().to_string();
+        assert_eq!(
+            m.get(&src("Int1.vtt")).map(String::as_str),
+            Some("../rec/int1.M4A")
+        );
+        assert_eq!(m.get(&src("int2.docx")), None, "no recording beside it");
+        assert_eq!(
+            m.get(&src("int3.wav")).map(String::as_str),
+            Some("../rec/int3.wav")
+        );
     }
 }
