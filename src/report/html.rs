@@ -355,7 +355,8 @@ pub fn render(insights: &Insights, opts: &BriefOptions) -> String {
                 "<audio id=\"{}\" preload=\"none\" controls hidden src=\"{}\" title=\"{}\"></audio>",
                 id,
                 esc(&ctx.media_href[source]),
-                esc(file_name(source))
+                // The recording's name (for an imported transcript, the one beside it).
+                esc(file_name(opts.media.get(source).map_or(source.as_str(), |m| m.as_str())))
             );
         }
         h.push_str("<button type=\"button\" class=\"close\" aria-label=\"Stop and close the player\">×</button>\n</div>\n");
@@ -1649,7 +1650,7 @@ mod tests {
         let opts = media(&[("/home/r/rec/P01.m4a", "recordings/P01 call #1.m4a")]);
         let html = render(&ins, &opts);
         assert_eq!(html.matches("<audio ").count(), 1, "{}", html);
-        assert!(html.contains("<audio id=\"rec-1\" preload=\"none\" controls hidden src=\"recordings/P01%20call%20%231.m4a\""));
+        assert!(html.contains("<audio id=\"rec-1\" preload=\"none\" controls hidden src=\"recordings/P01%20call%20%231.m4a\" title=\"P01 call #1.m4a\""));
         assert!(html.contains("href=\"recordings/P01%20call%20%231.m4a#t=761.9\" data-audio=\"rec-1\" data-start=\"761.90\""));
         assert!(html.contains("data-start=\"30.00\""));
         assert!(html.contains("00:12:41</a>"));
