@@ -3,7 +3,8 @@
 //! - `.txt`: `Speaker: text` lines, optionally stamped `[hh:mm:ss]`, `(hh:mm:ss)` or
 //!   `hh:mm:ss`; lines without a speaker continue the previous turn; Otter-style headers
 //!   (`Anna Smith  0:03` on a line of its own, the text below) and Rev-style ones
-//!   (`Anna Smith (00:03):`, the text after it or below). Lines before the first turn of a
+//!   (`Anna Smith (00:03):`, the text after it or below) and Teams' Word export (a
+//!   `0:0:5.2 --> 0:0:8.9` line, the name on the next, then the text). Lines before the first turn of a
 //!   transcript with speakers (a title, a date) are not speech and are left out.
 //! - `.docx` (Word; Otter, Teams and Rev exports, a typist's document): its paragraphs read as
 //!   `.txt` lines, table rows as `[time] Speaker: text` ([`super::docx`]).
@@ -212,6 +213,9 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
     let mut header: Option<(Option<Speaker>, Option<Seconds>)> = None;
     // The lines read before anyone speaks: a title and a date, or speech without labels.
     let mut before_turns: Vec<&str> = Vec::new();
+    // After a `0:0:5.2 --> 0:0:8.9` line (Teams' Word export), the speaker's name may follow
+    // on a line of its own.
+    let mut name_next = false;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -220,6 +224,17 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
             continue;
         }
 
+        if let Some(start) = cue_timing(line) {
+            header = Some((None, Some(start)));
+            name_next = true;
+            continue;
+        }
+        if std::mem::take(&mut name_next) && is_speaker_label(line) {
+            if let Some((sp, _)) = header.as_mut() {
+                *sp = Some(Speaker::Label(line.to_string()));
+                continue;
+            }
+        }
         let (stamp, rest) = leading_stamp(line).map_err(|m| ParseError {
             line: line_no,
             message: m,
@@ -351,6 +366,15 @@ pub fn parse_clock(s: &str) -> Option<Seconds> {
         return None;
     }
     Some(hour as f64 * 3600.0 + min as f64 * 60.0 + sec)
+}
+
+/// `0:0:5.270 --> 0:0:8.960`, a cue's timing on a line of its own: its start.
+fn cue_timing(line: &str) -> Option<Seconds> {
+    let (start, end) = line.split_once("-->")?;
+    let (start, end) = (start.trim(), end.trim());
+    (looks_like_stamp(start) && looks_like_stamp(end) && parse_clock(end).is_some())
+        .then(|| parse_clock(start))
+        .flatten()
 }
 
 /// `Anna Smith  0:03` / `Speaker 1 01:02:03`: a short name, then only a time.
@@ -787,6 +811,12 @@ mod tests {
         let s = txt("Delivery study\nDate: 12 May 2026\nLocation: London\nInterviewer: How was it?\nAnna: Late.\n");
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!((label(&s[0]), label(&s[1])), ("Interviewer", "Anna"));
+        // Teams' Word export: the cue's timing, the name on its own line, the text.
+        let s = txt("Transcript\n\n0:0:0.0 --> 0:0:5.270\nAnna Smith\nHello, can everyone hear me?\n\n0:0:5.270 --> 0:0:8.960\nBen Jones\nYes.\nLoud and clear.\n");
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!((label(&s[0]), s[0].start), ("Anna Smith", Some(0.0)));
+        assert_eq!((label(&s[1]), s[1].start), ("Ben Jones", Some(5.27)));
+        assert_eq!(s[1].text, "Yes. Loud and clear.");
         // A stage direction is not part of the speaker's name; a role in parentheses is.
         let s = txt("Anna (laughs): Not again.\nAnna: Really.\nBen (Interviewer): Why?\n");
         assert_eq!((label(&s[0]), label(&s[1])), ("Anna", "Anna"));
