@@ -2,10 +2,10 @@
 //!
 //! - `.txt`: `Speaker: text` lines, optionally stamped `[hh:mm:ss]`, `(hh:mm:ss)` or
 //!   `hh:mm:ss`; lines without a speaker continue the previous turn; Otter-style headers
-//!   (`Anna Smith  0:03` on a line of its own, the text below) and Rev-style ones
+//!   (`Anna Smith  0:03` on a line of its own, the text below), Rev-style ones
 //!   (`Anna Smith (00:03):`, the text after it or below) and Teams' Word export (a
-//!   `0:0:5.2 --> 0:0:8.9` line, the name on the next, then the text). Lines before the first turn of a
-//!   transcript with speakers (a title, a date) are not speech and are left out.
+//!   `0:0:5.2 --> 0:0:8.9` line, the name on the next, then the text). Up to eight short
+//!   lines before the first turn (a title, `Date: 12 May`) are not speech and are left out.
 //! - `.docx` (Word; Otter, Teams and Rev exports, a typist's document): its paragraphs read as
 //!   `.txt` lines, table rows as `[time] Speaker: text` ([`super::docx`]).
 //! - `.vtt` (WebVTT): cue settings, `NOTE`/`STYLE`/`REGION` blocks, `<v Name>` voice tags (Teams),
