@@ -81,8 +81,12 @@ pub struct ParticipantRow {
 /// Reads `participants.csv`: a `file` column (file name, with or without extension), an `id`
 /// column, and any attribute columns. Keys are file stems, lower case.
 pub fn read_participants(path: &Path) -> Result<BTreeMap<String, ParticipantRow>> {
-    let bytes = std::fs::read(path)
+    let mut bytes = std::fs::read(path)
         .map_err(|e| Error::input_fix(path, format!("cannot open: {e}"), "check the path"))?;
+    if crate::spreadsheet::is_spreadsheet(path) {
+        bytes = crate::spreadsheet::to_csv(&bytes)
+            .map_err(|why| Error::input_fix(path, why, "or save the sheet as CSV (UTF-8)"))?;
+    }
     let text = crate::transcript::read::decode_text(&bytes)
         .map_err(|why| Error::input_fix(path, why, "save it as UTF-8 CSV"))?;
     let delim = if text
@@ -252,7 +256,7 @@ pub fn analyze(
             Error::input_fix(
                 p,
                 why,
-                "give coded quotes as JSONL (quote, tag), a CSV quote table or a .qdpx project",
+                "give coded quotes as JSONL (quote, tag), a quote table (CSV, .xlsx, .ods) or a .qdpx project",
             )
         })?,
         None => learn::ExamplesFile::default(),

@@ -174,12 +174,14 @@ pub struct AnalysisFlags {
     #[arg(long, value_name = "N", conflicts_with_all = ["interviewer", "interviewer_speaker"])]
     pub interviewer_channel: Option<usize>,
 
-    /// participants.csv: a `file` column, an optional `id` column and any attribute columns
-    /// (segment, plan, country…). Default: participants.csv in an input folder, if present.
+    /// participants.csv (or an Excel / LibreOffice sheet): a `file` column, an optional `id`
+    /// column and any attribute columns (segment, plan, country…). Default: participants.csv
+    /// (or participants.xlsx, .ods) in an input folder, if present.
     #[arg(long, value_name = "FILE")]
     pub participants: Option<PathBuf>,
 
-    /// Coded quotes to learn from: JSONL (quote, tag), a CSV quote table, or a REFI-QDA .qdpx.
+    /// Coded quotes to learn from: JSONL (quote, tag), a quote table (CSV, Excel .xlsx or
+    /// LibreOffice .ods), or a REFI-QDA .qdpx.
     #[arg(long, value_name = "FILE")]
     pub examples: Option<PathBuf>,
 

@@ -375,14 +375,16 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
     })
 }
 
-/// participants.csv: the flag's, else one in an input folder (picked up without a flag).
+/// participants.csv: the flag's, else one in an input folder (picked up without a flag), or a
+/// spreadsheet of that name.
 fn participants_path(flag: Option<&Path>, inputs: &[PathBuf]) -> Option<PathBuf> {
     flag.map(Path::to_path_buf).or_else(|| {
-        inputs
-            .iter()
-            .filter(|p| p.is_dir())
-            .map(|d| d.join("participants.csv"))
-            .find(|p| p.is_file())
+        inputs.iter().filter(|p| p.is_dir()).find_map(|d| {
+            ["csv", "xlsx", "xls", "ods"]
+                .iter()
+                .map(|ext| d.join(format!("participants.{ext}")))
+                .find(|p| p.is_file())
+        })
     })
 }
 

@@ -43,6 +43,7 @@ pub mod redact;
 pub mod report;
 pub mod sentences;
 pub mod speakers;
+pub mod spreadsheet;
 pub mod story;
 pub mod tag;
 pub mod transcribe;

@@ -1233,7 +1233,8 @@ pub struct ExamplesFile {
     pub sources: Vec<crate::report::qdpx::SourceText>,
 }
 
-/// Reads coded quotes from JSONL, CSV or a REFI-QDA `.qdpx`, by extension.
+/// Reads coded quotes from JSONL, CSV, a spreadsheet (the quote table's first sheet) or a
+/// REFI-QDA `.qdpx`, by extension.
 pub fn read_examples(path: &Path) -> Result<ExamplesFile, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
     let ext = path
@@ -1257,15 +1258,21 @@ pub fn read_examples(path: &Path) -> Result<ExamplesFile, String> {
                 sources: read.sources,
             })
         }
-        "csv" | "tsv" => Ok(ExamplesFile {
-            quotes: crate::report::csv::read_quote_table(&bytes)?
-                .into_iter()
-                .map(|c| Example {
-                    text: c.text,
-                    code: c.code,
-                    participant: c.participant,
-                })
-                .collect(),
+        "csv" | "tsv" | "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => Ok(ExamplesFile {
+            quotes: crate::report::csv::read_quote_table(&if crate::spreadsheet::is_spreadsheet(
+                path,
+            ) {
+                crate::spreadsheet::to_csv(&bytes)?
+            } else {
+                bytes
+            })?
+            .into_iter()
+            .map(|c| Example {
+                text: c.text,
+                code: c.code,
+                participant: c.participant,
+            })
+            .collect(),
             sources: Vec::new(),
         }),
         _ => Ok(ExamplesFile {
