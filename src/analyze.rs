@@ -84,7 +84,7 @@ pub fn read_participants(path: &Path) -> Result<BTreeMap<String, ParticipantRow>
     let mut bytes = std::fs::read(path)
         .map_err(|e| Error::input_fix(path, format!("cannot open: {e}"), "check the path"))?;
     if crate::spreadsheet::is_spreadsheet(path) {
-        bytes = crate::spreadsheet::to_csv(&bytes)
+        bytes = crate::spreadsheet::to_csv(&bytes, &["file"])
             .map_err(|why| Error::input_fix(path, why, "or save the sheet as CSV (UTF-8)"))?;
     }
     let text = crate::transcript::read::decode_text(&bytes)

@@ -14,29 +14,58 @@ pub fn is_spreadsheet(path: &Path) -> bool {
     crate::fsutil::has_extension(path, EXTENSIONS)
 }
 
-/// The first sheet that holds data, as CSV text (a header line, then the rows). Whole numbers
-/// are written without a decimal point ("12", not "12.0").
-pub fn to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
+/// How many rows from the top of a sheet its header row may be (below a title and notes).
+const HEADER_ROWS: usize = 10;
+
+/// The table in a workbook, as CSV text from its header row on. The table is on the first
+/// sheet with a header row, a row within the first [`HEADER_ROWS`] with a cell named one of
+/// `headers` (any case), so a cover sheet or a title above the table is skipped; without one,
+/// the first sheet with data from its first row (and its reader says what is missing). Whole
+/// numbers are written without a decimal point ("12", not "12.0"), dates as `2026-05-12` (with
+/// the time when there is one) and durations as `0:45:00`.
+pub fn to_csv(bytes: &[u8], headers: &[&str]) -> Result<Vec<u8>, String> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        format!("not a spreadsheet sowhat can read ({e}); save it from Excel or LibreOffice again")
+        if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+            format!(
+                "cannot open the workbook ({e}): if it has a password, remove it and save it again"
+            )
+        } else {
+            format!(
+                "not a spreadsheet sowhat can read ({e}); save it from Excel or LibreOffice again"
+            )
+        }
     })?;
-    let sheets = book.sheet_names().len();
-    let mut range = None;
-    for i in 0..sheets {
+    let mut sheets: Vec<Vec<Vec<String>>> = Vec::new();
+    for i in 0..book.sheet_names().len() {
         match book.worksheet_range_at(i) {
             Some(Ok(r)) if !r.is_empty() => {
-                range = Some(r);
-                break;
+                sheets.push(r.rows().map(|row| row.iter().map(cell).collect()).collect())
             }
             Some(Err(e)) => return Err(format!("cannot read sheet {}: {e}", i + 1)),
             _ => {}
         }
     }
-    let range = range.ok_or("the spreadsheet has no data in any sheet")?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in range.rows() {
-        let cells: Vec<String> = row.iter().map(cell).collect();
-        w.write_record(&cells)
+    let is_header = |row: &Vec<String>| {
+        row.iter()
+            .any(|c| headers.iter().any(|h| c.trim().eq_ignore_ascii_case(h)))
+    };
+    let (sheet, first) = sheets
+        .iter()
+        .find_map(|rows| {
+            rows.iter()
+                .take(HEADER_ROWS)
+                .position(is_header)
+                .map(|at| (rows, at))
+        })
+        .or_else(|| sheets.first().map(|rows| (rows, 0)))
+        .ok_or("the spreadsheet has no data in any sheet")?;
+    // Every field quoted, so that a reader sniffing the delimiter never counts the semicolons
+    // between codes ("Delivery; Price").
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
+    for row in &sheet[first..] {
+        w.write_record(row)
             .map_err(|e| format!("cannot convert the sheet: {e}"))?;
     }
     w.into_inner()
@@ -46,6 +75,19 @@ pub fn to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
 fn cell(d: &Data) -> String {
     match d {
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        // A duration, or a time of day without a date (a serial below one day).
+        Data::DateTime(t) if t.is_duration() || (0.0..1.0).contains(&t.as_f64()) => {
+            let s = (t.as_f64() * 86_400.0).round() as i64;
+            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        }
+        Data::DateTime(t) => {
+            let (y, mo, d, h, mi, s, _) = t.to_ymd_hms_milli();
+            if (h, mi, s) == (0, 0, 0) {
+                format!("{y:04}-{mo:02}-{d:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
+            }
+        }
         other => other.to_string().trim().to_string(),
     }
 }
@@ -89,21 +131,26 @@ mod tests {
     }
 
     #[test]
-    fn a_sheet_becomes_csv_with_whole_numbers() {
+    fn a_sheet_becomes_csv_from_its_header_row() {
         let bytes = xlsx(&[
+            &["Recruitment tracker, delivery study"],
             &["file", "id", "age"],
             &["Anna.m4a", "P1", "34"],
             &["ben, jr", "P2", "2.5"],
         ]);
-        let csv = String::from_utf8(to_csv(&bytes).unwrap()).unwrap();
-        assert_eq!(csv, "file,id,age\nAnna.m4a,P1,34\n\"ben, jr\",P2,2.5\n");
+        let csv = String::from_utf8(to_csv(&bytes, &["file"]).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "\"file\",\"id\",\"age\"\n\"Anna.m4a\",\"P1\",\"34\"\n\"ben, jr\",\"P2\",\"2.5\"\n"
+        );
         assert!(is_spreadsheet(Path::new("people.XLSX")));
-        assert!(to_csv(b"file,id\n")
+        assert!(to_csv(b"file,id\n", &["file"])
             .unwrap_err()
             .contains("not a spreadsheet"));
     }
 
-    /// The participants list and the coded quotes can be Excel sheets.
+    /// The participants list and the coded quotes can be Excel sheets; codes separated by
+    /// semicolons stay one cell.
     #[test]
     fn participants_and_coded_quotes_from_excel() {
         let dir = tempfile::tempdir().unwrap();
@@ -126,14 +173,29 @@ mod tests {
             &quotes,
             xlsx(&[
                 &["Participant", "Quote", "Code"],
-                &["P1", "The parcel came late.", "Delivery"],
+                &["P1", "The parcel came late.", "Delivery; Communication"],
+                &["P2", "Nobody called.", "Communication"],
             ]),
         )
         .unwrap();
         let ex = crate::tag::learn::read_examples(&quotes).unwrap();
-        assert_eq!(ex.quotes.len(), 1);
-        assert_eq!(ex.quotes[0].code, "Delivery");
-        assert_eq!(ex.quotes[0].text, "The parcel came late.");
+        let codes: Vec<(&str, &str)> = ex
+            .quotes
+            .iter()
+            .map(|q| (q.text.as_str(), q.code.as_str()))
+            .collect();
+        assert!(
+            codes.contains(&("The parcel came late.", "Delivery")),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("The parcel came late.", "Communication")),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("Nobody called.", "Communication")),
+            "{codes:?}"
+        );
 
         let broken = dir.path().join("broken.xlsx");
         std::fs::write(&broken, b"PK\x03\x04oops").unwrap();

@@ -199,6 +199,20 @@ pub fn read_mentions(bytes: &[u8]) -> Result<Vec<Mention>, String> {
     Ok(out)
 }
 
+/// The names of a quote table's text column ([`read_quote_table`]), by which a spreadsheet's
+/// table is found ([`crate::spreadsheet::to_csv`]).
+pub const QUOTE_HEADERS: &[&str] = &[
+    "quote",
+    "quotes",
+    "quotation",
+    "quotations",
+    "excerpt",
+    "excerpts",
+    "text",
+    "verbatim",
+    "segment",
+];
+
 /// Reads a researcher's quote table: UTF-8 with or without BOM, `,` `;` or tab delimited
 /// (sniffed; a leading `sep=;` line is honoured). Header names are matched case-insensitively,
 /// ignoring spaces, punctuation and a trailing number ("Code 2"):
@@ -221,6 +235,10 @@ pub fn read_quote_table(bytes: &[u8]) -> Result<Vec<Coded>, String> {
         &["verbatim"],
         &["segment"],
     ];
+    debug_assert!(TEXT
+        .iter()
+        .flat_map(|n| n.iter())
+        .all(|n| QUOTE_HEADERS.contains(n)));
     const CODE: &[&[&str]] = &[
         &["code", "codes"],
         &["tag", "tags"],

@@ -1262,7 +1262,7 @@ pub fn read_examples(path: &Path) -> Result<ExamplesFile, String> {
             quotes: crate::report::csv::read_quote_table(&if crate::spreadsheet::is_spreadsheet(
                 path,
             ) {
-                crate::spreadsheet::to_csv(&bytes)?
+                crate::spreadsheet::to_csv(&bytes, crate::report::csv::QUOTE_HEADERS)?
             } else {
                 bytes
             })?
