@@ -51,9 +51,15 @@ pub fn media_links(insights: &Insights, out: &Path) -> BTreeMap<String, String> 
 }
 
 /// The recording with the same name as a transcript in its folder, if there is one (the first
-/// by name when there are several).
+/// by name when there are several). The name may carry one more suffix, as exports write
+/// them: `int2.wav.vtt` (whisper.cpp) and `…_Recording.transcript.vtt` (Zoom) are the
+/// transcripts of `int2.wav` and `…_Recording.m4a`.
 fn recording_beside(transcript: &Path) -> Option<PathBuf> {
-    let stem = transcript.file_stem()?.to_string_lossy().to_lowercase();
+    let full = transcript.file_stem()?.to_string_lossy().to_lowercase();
+    let short = Path::new(&full)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| full.clone());
     let dir = match transcript.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -65,8 +71,10 @@ fn recording_beside(transcript: &Path) -> Option<PathBuf> {
         .filter(|p| {
             crate::audio::is_audio_path(p)
                 && p.is_file()
-                && p.file_stem()
-                    .is_some_and(|s| s.to_string_lossy().to_lowercase() == stem)
+                && p.file_stem().is_some_and(|s| {
+                    let s = s.to_string_lossy().to_lowercase();
+                    s == full || s == short
+                })
         })
         .collect();
     found.sort();
@@ -170,16 +178,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rec = dir.path().join("rec");
         std::fs::create_dir(&rec).unwrap();
-        for f in ["Int1.vtt", "int1.M4A", "int2.docx", "int3.wav"] {
+        for f in [
+            "Int1.vtt",
+            "int1.M4A",
+            "int2.docx",
+            "int3.wav",
+            "int4.wav.vtt",
+            "int4.wav",
+            "GMT20261204_Recording.transcript.vtt",
+            "GMT20261204_Recording.m4a",
+        ] {
             std::fs::write(rec.join(f), b"x").unwrap();
         }
         let mut ins = fixture::insights();
-        ins.participants.truncate(3);
-        for (p, f) in ins
-            .participants
-            .iter_mut()
-            .zip(["Int1.vtt", "int2.docx", "int3.wav"])
-        {
+        let files = [
+            "Int1.vtt",
+            "int2.docx",
+            "int3.wav",
+            "int4.wav.vtt",
+            "GMT20261204_Recording.transcript.vtt",
+        ];
+        while ins.participants.len() < files.len() {
+            let mut p = ins.participants[0].clone();
+            p.id = format!("P{}", ins.participants.len() + 1);
+            ins.participants.push(p);
+        }
+        ins.participants.truncate(files.len());
+        for (p, f) in ins.participants.iter_mut().zip(files) {
             p.source = rec.join(f).display().to_string();
         }
         let m = media_links(&ins, &dir.path().join("out"));
@@ -192,6 +217,15 @@ mod tests {
         assert_eq!(
             m.get(&src("int3.wav")).map(String::as_str),
             Some("../rec/int3.wav")
+        );
+        assert_eq!(
+            m.get(&src("int4.wav.vtt")).map(String::as_str),
+            Some("../rec/int4.wav")
+        );
+        assert_eq!(
+            m.get(&src("GMT20261204_Recording.transcript.vtt"))
+                .map(String::as_str),
+            Some("../rec/GMT20261204_Recording.m4a")
         );
     }
 }

@@ -182,6 +182,11 @@ pub fn read_str(
             })?;
             t
         }
+        // Subtitles saved as .txt: numbered cues with timings.
+        Format::Txt if looks_like_srt(text) => Transcript {
+            segments: parse_cues(text, false)?,
+            ..Transcript::new(source, id)
+        },
         Format::Txt => Transcript {
             segments: parse_txt(text)?,
             ..Transcript::new(source, id)
@@ -216,7 +221,8 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
     // After a `0:0:5.2 --> 0:0:8.9` line (Teams' Word export), the speaker's name may follow
     // on a line of its own.
     let mut name_next = false;
-    for (i, raw) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, raw) in lines.iter().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
         if line.is_empty() {
@@ -229,7 +235,16 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
             name_next = true;
             continue;
         }
-        if std::mem::take(&mut name_next) && is_speaker_label(line) {
+        // The name is a short line with text after it in the same block: "Smith, Anna" or
+        // "anna.k" as much as "Anna Smith". A lone short line is a one-word answer ("Late").
+        let text_follows = lines
+            .get(i + 1)
+            .is_some_and(|l| !l.trim().is_empty() && cue_timing(l.trim()).is_none());
+        if std::mem::take(&mut name_next)
+            && text_follows
+            && line.chars().count() <= 60
+            && !line.ends_with(['.', '!', '?', '…'])
+        {
             if let Some((sp, _)) = header.as_mut() {
                 *sp = Some(Speaker::Label(line.to_string()));
                 continue;
@@ -368,6 +383,15 @@ pub fn parse_clock(s: &str) -> Option<Seconds> {
     Some(hour as f64 * 3600.0 + min as f64 * 60.0 + sec)
 }
 
+/// Whether text is SubRip subtitles: a cue number, then a timing line.
+fn looks_like_srt(text: &str) -> bool {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    matches!(
+        (lines.next(), lines.next()),
+        (Some(n), Some(t)) if n.chars().all(|c| c.is_ascii_digit()) && cue_timing(t).is_some()
+    )
+}
+
 /// `0:0:5.270 --> 0:0:8.960`, a cue's timing on a line of its own: its start.
 fn cue_timing(line: &str) -> Option<Seconds> {
     let (start, end) = line.split_once("-->")?;
@@ -397,6 +421,49 @@ fn rev_header(line: &str) -> Option<(String, Seconds, &str)> {
         return None;
     }
     Some((name.to_string(), parse_clock(inside)?, said.trim()))
+}
+
+/// What a typist notes in parentheses about how something was said, in the four languages.
+fn is_stage_direction(remark: &str) -> bool {
+    const DIRECTIONS: &[&str] = &[
+        "laughs",
+        "laughing",
+        "laughter",
+        "chuckles",
+        "smiles",
+        "sighs",
+        "sighing",
+        "pause",
+        "pauses",
+        "long pause",
+        "inaudible",
+        "unclear",
+        "crosstalk",
+        "overlapping",
+        "interrupting",
+        "interrupts",
+        "coughs",
+        "silence",
+        "whispers",
+        "juokiasi",
+        "juokas",
+        "pauzė",
+        "tyla",
+        "negirdėti",
+        "śmiech",
+        "śmieje się",
+        "pauza",
+        "niewyraźnie",
+        "cisza",
+        "смеётся",
+        "смеется",
+        "смех",
+        "пауза",
+        "неразборчиво",
+        "тишина",
+        "вздыхает",
+    ];
+    DIRECTIONS.contains(&remark.to_lowercase().as_str())
 }
 
 /// Whether `s` reads as a speaker's label: a name ([`is_speaker_label`]) or a role
@@ -453,12 +520,14 @@ fn split_speaker(line: &str) -> Option<(String, &str)> {
     if !is_speaker(name) {
         return None;
     }
-    // "Anna (laughs): …" is Anna: a stage direction is no part of who speaks.
+    // "Anna (laughs): …" is Anna: a stage direction is no part of who speaks. Other remarks
+    // tell people apart ("Customer (wife)", "Customer (husband)") and stay.
     let name = match name.split_once('(') {
         Some((base, remark))
-            if remark.ends_with(')')
-                && remark.chars().next().is_some_and(char::is_lowercase)
-                && !base.trim().is_empty() =>
+            if !base.trim().is_empty()
+                && remark
+                    .strip_suffix(')')
+                    .is_some_and(|r| is_stage_direction(r.trim())) =>
         {
             base.trim()
         }
@@ -818,9 +887,23 @@ mod tests {
         assert_eq!((label(&s[1]), s[1].start), ("Ben Jones", Some(5.27)));
         assert_eq!(s[1].text, "Yes. Loud and clear.");
         // A stage direction is not part of the speaker's name; a role in parentheses is.
-        let s = txt("Anna (laughs): Not again.\nAnna: Really.\nBen (Interviewer): Why?\n");
+        let s = txt("Anna (laughs): Not again.\nAnna: Really.\nBen (Interviewer): Why?\nCustomer (wife): Yes.\nCustomer (husband): No.\n");
         assert_eq!((label(&s[0]), label(&s[1])), ("Anna", "Anna"));
         assert_eq!(label(&s[2]), "Ben (Interviewer)");
+        assert_eq!(
+            (label(&s[3]), label(&s[4])),
+            ("Customer (wife)", "Customer (husband)")
+        );
+        // Teams names as the directory writes them; a subtitle file saved as .txt keeps its
+        // one-word answers.
+        let s = txt("0:0:0.0 --> 0:0:5.270\nSmith, Anna\nHello, can everyone hear me?\n");
+        assert_eq!(
+            (label(&s[0]), s[0].text.as_str()),
+            ("Smith, Anna", "Hello, can everyone hear me?")
+        );
+        let s = txt("1\n00:00:01,000 --> 00:00:03,000\nInterviewer: How was it?\n\n2\n00:00:04,000 --> 00:00:05,000\nLate\n\n3\n00:00:06,000 --> 00:00:07,000\nInterviewer: Why?\n");
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!((s[1].text.as_str(), s[1].start), ("Late", Some(4.0)));
         // A remark in parentheses is no stamp.
         let s = txt("Anna: It was (honestly): slow.\n");
         assert_eq!(
