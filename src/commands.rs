@@ -380,8 +380,8 @@ fn analysis_options(f: &AnalysisFlags, inputs: &[PathBuf]) -> Result<analyze::Op
 fn participants_path(flag: Option<&Path>, inputs: &[PathBuf]) -> Option<PathBuf> {
     flag.map(Path::to_path_buf).or_else(|| {
         inputs.iter().filter(|p| p.is_dir()).find_map(|d| {
-            ["csv", "xlsx", "xlsm", "xls", "xlsb", "ods"]
-                .iter()
+            std::iter::once(&"csv")
+                .chain(crate::spreadsheet::EXTENSIONS)
                 .map(|ext| d.join(format!("participants.{ext}")))
                 .find(|p| p.is_file())
         })

@@ -1258,23 +1258,24 @@ pub fn read_examples(path: &Path) -> Result<ExamplesFile, String> {
                 sources: read.sources,
             })
         }
-        "csv" | "tsv" | "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => Ok(ExamplesFile {
-            quotes: crate::report::csv::read_quote_table(&if crate::spreadsheet::is_spreadsheet(
-                path,
-            ) {
+        _ if crate::spreadsheet::is_spreadsheet(path) || ext == "csv" || ext == "tsv" => {
+            let table = if crate::spreadsheet::is_spreadsheet(path) {
                 crate::spreadsheet::to_csv(&bytes, crate::report::csv::QUOTE_HEADERS)?
             } else {
                 bytes
-            })?
-            .into_iter()
-            .map(|c| Example {
-                text: c.text,
-                code: c.code,
-                participant: c.participant,
+            };
+            Ok(ExamplesFile {
+                quotes: crate::report::csv::read_quote_table(&table)?
+                    .into_iter()
+                    .map(|c| Example {
+                        text: c.text,
+                        code: c.code,
+                        participant: c.participant,
+                    })
+                    .collect(),
+                sources: Vec::new(),
             })
-            .collect(),
-            sources: Vec::new(),
-        }),
+        }
         _ => Ok(ExamplesFile {
             quotes: read_jsonl(&bytes)?,
             sources: Vec::new(),

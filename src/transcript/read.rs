@@ -221,8 +221,11 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
     // After a `0:0:5.2 --> 0:0:8.9` line (Teams' Word export), the speaker's name may follow
     // on a line of its own.
     let mut name_next = false;
+    // Whether anyone has spoken yet (a segment with a speaker was pushed).
+    let mut turns_yet = false;
     let lines: Vec<&str> = text.lines().collect();
     for (i, raw) in lines.iter().enumerate() {
+        turns_yet = turns_yet || segs.last().is_some_and(|s| s.speaker.is_some());
         let line_no = i + 1;
         let line = raw.trim();
         if line.is_empty() {
@@ -277,14 +280,13 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
             }
         }
         // "Date: 12 May" above the first turn is a detail of the interview, not a speaker.
-        let turns_yet = segs.iter().any(|s| s.speaker.is_some());
         match split_speaker(rest).filter(|(name, _)| turns_yet || !is_detail_label(name)) {
             Some((name, said)) => {
                 header = None;
                 segs.push(segment(stamp, Some(Speaker::Label(name)), said));
             }
             None => {
-                if segs.iter().all(|s| s.speaker.is_none()) {
+                if !turns_yet {
                     before_turns.push(rest);
                 }
                 if let (None, Some(last)) = (stamp, segs.last_mut()) {
@@ -392,13 +394,17 @@ fn looks_like_srt(text: &str) -> bool {
     )
 }
 
-/// `0:0:5.270 --> 0:0:8.960`, a cue's timing on a line of its own: its start.
+/// `0:0:5.270 --> 0:0:8.960`, a cue's timing on a line of its own: its start ([`timing`]).
 fn cue_timing(line: &str) -> Option<Seconds> {
-    let (start, end) = line.split_once("-->")?;
-    let (start, end) = (start.trim(), end.trim());
-    (looks_like_stamp(start) && looks_like_stamp(end) && parse_clock(end).is_some())
-        .then(|| parse_clock(start))
-        .flatten()
+    timing(line).map(|(start, _)| start)
+}
+
+/// A cue's timing line, `00:00:01,000 --> 00:00:04,000` (VTT cue settings after the end are
+/// ignored): its start and end.
+fn timing(line: &str) -> Option<(Seconds, Seconds)> {
+    let (a, b) = line.split_once("-->")?;
+    let b = b.split_whitespace().next().unwrap_or("");
+    Some((parse_clock(a)?, parse_clock(b)?))
 }
 
 /// `Anna Smith  0:03` / `Speaker 1 01:02:03`: a short name, then only a time.
@@ -615,17 +621,12 @@ fn parse_cues(text: &str, vtt: bool) -> std::result::Result<Vec<Segment>, ParseE
                 ),
             });
         };
-        let (line_no, timing) = block[k];
-        let (a, b) = timing.split_once("-->").expect("contains -->");
-        let b = b.split_whitespace().next().unwrap_or(""); // drop VTT cue settings
-        let (start, end) = match (parse_clock(a), parse_clock(b)) {
-            (Some(s), Some(e)) => (s, e),
-            _ => {
-                return Err(ParseError {
-                    line: line_no,
-                    message: format!("bad timing line '{}'", timing.trim()),
-                });
-            }
+        let (line_no, line) = block[k];
+        let Some((start, end)) = timing(line) else {
+            return Err(ParseError {
+                line: line_no,
+                message: format!("bad timing line '{}'", line.trim()),
+            });
         };
         let body: Vec<&str> = block[k + 1..].iter().map(|(_, l)| l.trim()).collect();
         let (speaker, text) = cue_text(&body.join("\n"), vtt);
