@@ -270,45 +270,47 @@ fn walk_inputs(dir: &Path, out: Option<&Path>, audio: &mut Vec<PathBuf>, texts: 
         } else if let Some(fix) = crate::transcript::read::unread_document(&p) {
             // Named on the command line it is an error; in a folder it may be anything.
             eprintln!("note: {}: not read ({fix})", p.display());
-        } else if crate::fsutil::has_extension(&p, &["docx"]) && !has_turns(&p) {
-            // Interview folders hold discussion guides, consent forms and notes as Word files;
-            // only a document with speaker turns is an interview. (A broken one is read, so
-            // that it gets its error.)
-            eprintln!(
-                "note: {}: not read as an interview, as no two speakers take turns in it (name it on the command line to analyse it anyway)",
-                p.display()
-            );
         } else if crate::transcript::read::is_transcript_path(&p) {
             texts.push(p);
         }
     }
 }
 
-/// Whether a Word document reads as a conversation: two or more speakers, one of them with two
-/// turns or more (or it cannot be read at all, so that it gets its error). A guide's
-/// "Warm-up: tell me about yourself" is one labelled line, not a speaker.
-fn has_turns(p: &Path) -> bool {
-    match crate::transcript::read::read_file(p) {
-        Ok(t) => {
-            let mut turns: BTreeMap<String, usize> = BTreeMap::new();
-            for s in &t.segments {
-                if let Some(sp) = &s.speaker {
-                    *turns.entry(sp.display().to_string()).or_default() += 1;
-                }
-            }
-            turns.len() >= 2 && turns.values().any(|&n| n >= 2)
+/// Whether a transcript reads as a conversation: two or more speakers, one of them with two
+/// turns or more. A guide's "Warm-up: tell me about yourself" is one labelled line, not a
+/// speaker.
+fn is_conversation(t: &Transcript) -> bool {
+    let mut turns: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &t.segments {
+        if let Some(sp) = &s.speaker {
+            *turns.entry(sp.display().to_string()).or_default() += 1;
         }
-        Err(_) => true,
     }
+    turns.len() >= 2 && turns.values().any(|&n| n >= 2)
 }
 
-/// Reads transcript files; failures are returned per file.
-fn read_transcripts(paths: &[PathBuf]) -> (Vec<Transcript>, Vec<(PathBuf, Error)>) {
+/// Reads transcript files; failures are returned per file. Interview folders hold discussion
+/// guides, consent forms and notes as Word files, so a Word file found in a folder (not among
+/// the `named` inputs) is read as an interview only when it is a conversation.
+fn read_transcripts(
+    paths: &[PathBuf],
+    named: &[PathBuf],
+) -> (Vec<Transcript>, Vec<(PathBuf, Error)>) {
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     let mut seen = std::collections::HashMap::<String, usize>::new();
     for p in paths {
         match crate::transcript::read::read_file(p) {
+            Ok(t)
+                if crate::fsutil::has_extension(p, &["docx"])
+                    && !named.contains(p)
+                    && !is_conversation(&t) =>
+            {
+                eprintln!(
+                    "note: {}: not read as an interview, as no two speakers take turns in it (name it on the command line to analyse it anyway)",
+                    p.display()
+                );
+            }
             Ok(mut t) => {
                 let n = seen.entry(t.id.clone()).or_insert(0);
                 *n += 1;
@@ -428,7 +430,7 @@ fn analyze_cmd(a: AnalyzeArgs) -> i32 {
         };
         failed.push((i.path.clone(), error));
     }
-    let (transcripts, more) = read_transcripts(&paths);
+    let (transcripts, more) = read_transcripts(&paths, &a.inputs);
     failed.extend(more);
     let opts = match analysis_options(&a.analysis, &a.inputs) {
         Ok(o) => o,
@@ -487,7 +489,7 @@ fn run_all(a: RunArgs) -> i32 {
             }
         }
     }
-    let (texts, more) = read_transcripts(&paths);
+    let (texts, more) = read_transcripts(&paths, &a.transcribe.inputs);
     for (_, e) in &more {
         eprintln!("✗ {e}");
     }
