@@ -39,7 +39,11 @@ pub fn to_csv(bytes: &[u8], headers: &[&str]) -> Result<Vec<u8>, String> {
     for i in 0..book.sheet_names().len() {
         match book.worksheet_range_at(i) {
             Some(Ok(r)) if !r.is_empty() => {
-                sheets.push(r.rows().map(|row| row.iter().map(cell).collect()).collect())
+                let mut rows: Vec<Vec<String>> =
+                    r.rows().map(|row| row.iter().map(cell).collect()).collect();
+                let origin = r.start().unwrap_or((0, 0));
+                fill_merged(&mut rows, origin, &merged_cells(&mut book, i));
+                sheets.push(rows)
             }
             Some(Err(e)) => return Err(format!("cannot read sheet {}: {e}", i + 1)),
             _ => {}
@@ -72,6 +76,46 @@ pub fn to_csv(bytes: &[u8], headers: &[&str]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot convert the sheet: {e}"))
 }
 
+/// The merged regions of sheet `i`, where the format keeps them (Excel's `.xlsx` and `.xls`;
+/// none are reported for `.xlsb` and `.ods`).
+fn merged_cells<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Sheets<RS>,
+    i: usize,
+) -> Vec<calamine::Dimensions> {
+    match book {
+        calamine::Sheets::Xlsx(x) => x.merge_cells_by_sheet_id(i).unwrap_or_default(),
+        calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_id(i).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// A cell merged down over several rows ("pro" for the three participants on that plan, "P1"
+/// beside each of P1's quotes) holds its value in its top cell only; the rows below would read
+/// as empty. Each row of a merged region takes the value in its first column. Other columns of
+/// a region merged across stay empty, so a header merged across two columns does not name two.
+fn fill_merged(rows: &mut [Vec<String>], origin: (u32, u32), merged: &[calamine::Dimensions]) {
+    for m in merged {
+        let (Some(top), Some(col)) = (
+            m.start.0.checked_sub(origin.0),
+            m.start.1.checked_sub(origin.1),
+        ) else {
+            continue;
+        };
+        let (top, col) = (top as usize, col as usize);
+        let Some(value) = rows.get(top).and_then(|r| r.get(col)).cloned() else {
+            continue;
+        };
+        let bottom = (m.end.0 - origin.0) as usize;
+        for row in rows.iter_mut().take(bottom + 1).skip(top + 1) {
+            if let Some(c) = row.get_mut(col) {
+                if c.is_empty() {
+                    c.clone_from(&value);
+                }
+            }
+        }
+    }
+}
+
 fn cell(d: &Data) -> String {
     match d {
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
@@ -99,6 +143,11 @@ mod tests {
 
     /// A minimal `.xlsx` with one sheet of inline-string and number cells.
     pub(crate) fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+        xlsx_merged(rows, &[])
+    }
+
+    /// The same, with merged regions such as `"C2:C4"`.
+    fn xlsx_merged(rows: &[&[&str]], merged: &[&str]) -> Vec<u8> {
         let mut sheet = String::new();
         for (r, row) in rows.iter().enumerate() {
             sheet.push_str(&format!("<row r=\"{}\">", r + 1));
@@ -114,12 +163,21 @@ mod tests {
             }
             sheet.push_str("</row>");
         }
+        let merges = if merged.is_empty() {
+            String::new()
+        } else {
+            let refs: String = merged
+                .iter()
+                .map(|r| format!("<mergeCell ref=\"{r}\"/>"))
+                .collect();
+            format!("<mergeCells count=\"{}\">{refs}</mergeCells>", merged.len())
+        };
         let files = [
             ("[Content_Types].xml", "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/><Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>".to_string()),
             ("_rels/.rels", "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>".to_string()),
             ("xl/workbook.xml", "<?xml version=\"1.0\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets><sheet name=\"Participants\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>".to_string()),
             ("xl/_rels/workbook.xml.rels", "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>".to_string()),
-            ("xl/worksheets/sheet1.xml", format!("<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>{sheet}</sheetData></worksheet>")),
+            ("xl/worksheets/sheet1.xml", format!("<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>{sheet}</sheetData>{merges}</worksheet>")),
         ];
         let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, body) in files {
@@ -203,5 +261,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("broken.xlsx") && e.contains("CSV"), "{e}");
+    }
+
+    /// A plan merged over three rows belongs to all three participants; a participant merged
+    /// beside two quotes said both; a title merged across columns names one column only.
+    #[test]
+    fn merged_cells_fill_the_rows_they_span() {
+        let bytes = xlsx_merged(
+            &[
+                &["Recruitment", "", ""],
+                &["file", "id", "plan"],
+                &["anna", "P1", "pro"],
+                &["ben", "P2", ""],
+                &["cleo", "P3", ""],
+                &["dan", "P4", "free"],
+            ],
+            &["A1:C1", "C3:C5"],
+        );
+        let csv = String::from_utf8(to_csv(&bytes, &["file"]).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "\"file\",\"id\",\"plan\"\n\"anna\",\"P1\",\"pro\"\n\"ben\",\"P2\",\"pro\"\n\
+             \"cleo\",\"P3\",\"pro\"\n\"dan\",\"P4\",\"free\"\n"
+        );
+        let bytes = xlsx_merged(
+            &[
+                &["Participant", "Quote", "Code"],
+                &["P1", "The parcel came late.", "Delivery"],
+                &["", "Nobody called.", "Communication"],
+                &["P2", "Fine.", "Delivery"],
+            ],
+            &["A2:A3"],
+        );
+        let csv = String::from_utf8(to_csv(&bytes, &["quote"]).unwrap()).unwrap();
+        assert!(csv.contains("\"P1\",\"Nobody called.\""), "{csv}");
+        assert!(csv.contains("\"P2\",\"Fine.\""), "{csv}");
     }
 }
