@@ -256,6 +256,12 @@ pub fn check_pattern(p: &str) -> Result<(), &'static str> {
     if p.trim().is_empty() {
         return Err("is empty");
     }
+    let gap = crate::tag::keyword::GAP;
+    if p.trim().starts_with(gap) || p.trim().ends_with(gap) {
+        return Err(
+            "starts or ends with ... (... stands between two words: \"charged ... twice\")",
+        );
+    }
     for w in p.split_whitespace() {
         let stem = w.strip_suffix('*').unwrap_or(w);
         if stem.contains('*') {

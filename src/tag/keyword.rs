@@ -4,9 +4,11 @@
 //! `ё`→`е`, typographic apostrophes straightened) and cut into words, so `Pristatymas`,
 //! `pristatymą` and `PRISTATYMAS` all match the pattern `pristat*`. A pattern is one or more
 //! words; a word ending in `*` matches any word it begins (a stem); a phrase matches
-//! consecutive words. Words are tracked with their clause (punctuation and "but"-like words
-//! start a new clause), so negation can be scoped: "not slow at all" negates "slow", while
-//! "No, it was slow" does not.
+//! consecutive words; `...` between words lets any words stand there within the same clause
+//! (`списал* ... два раза` finds "списали деньги с карты два раза": Lithuanian, Polish and
+//! Russian order their words freely). Words are tracked with their clause (punctuation and
+//! "but"-like words start a new clause), so negation can be scoped: "not slow at all" negates
+//! "slow", while "No, it was slow" does not.
 
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -112,36 +114,69 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 pub struct Pattern {
     /// As written in the codebook (shown to users as the cue that fired).
     pub source: String,
-    words: Vec<(String, bool)>,
+    /// Runs of consecutive words (folded, with whether each is a stem); between two runs, any
+    /// words of the same clause (`...` in the source).
+    parts: Vec<Vec<(String, bool)>>,
 }
+
+/// The gap marker of a pattern: any words of the same clause.
+pub const GAP: &str = "...";
 
 impl Pattern {
     pub fn new(p: &str) -> Pattern {
-        let words = tokenize_pattern(p);
+        let parts = p
+            .split(GAP)
+            .flat_map(|s| s.split('…'))
+            .map(tokenize_pattern)
+            .filter(|run| !run.is_empty())
+            .collect();
         Pattern {
             source: p.trim().to_string(),
-            words,
+            parts,
         }
     }
 
-    fn word_matches(&self, k: usize, w: &str) -> bool {
-        let (pw, prefix) = &self.words[k];
-        if *prefix {
-            w.starts_with(pw.as_str())
-        } else {
-            w == pw
+    fn first_word(&self) -> Option<&(String, bool)> {
+        self.parts.first().and_then(|run| run.first())
+    }
+
+    /// Whether `run` matches the tokens starting at `i`.
+    fn run_at(run: &[(String, bool)], tokens: &[Token], i: usize) -> bool {
+        i + run.len() <= tokens.len()
+            && run.iter().zip(&tokens[i..]).all(|((pw, stem), t)| {
+                if *stem {
+                    t.word.starts_with(pw.as_str())
+                } else {
+                    t.word == *pw
+                }
+            })
+    }
+
+    /// Where the pattern ends when it starts at token `i`: its first run there, each later run
+    /// after the one before it, in the clause of token `i`.
+    fn match_at(&self, tokens: &[Token], i: usize) -> Option<usize> {
+        let (first, rest) = self.parts.split_first()?;
+        if !Pattern::run_at(first, tokens, i) {
+            return None;
         }
+        let clause = tokens[i].clause;
+        let mut end = i + first.len();
+        for run in rest {
+            let at = (end..tokens.len())
+                .take_while(|&j| tokens[j].clause == clause)
+                .find(|&j| Pattern::run_at(run, tokens, j))?;
+            end = at + run.len();
+            if tokens[end - 1].clause != clause {
+                return None;
+            }
+        }
+        Some(end)
     }
 
     /// Token index ranges where the pattern matches.
     pub fn find(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
-        let n = self.words.len();
-        if n == 0 || tokens.len() < n {
-            return Vec::new();
-        }
-        (0..=tokens.len() - n)
-            .filter(|&i| (0..n).all(|k| self.word_matches(k, &tokens[i + k].word)))
-            .map(|i| i..i + n)
+        (0..tokens.len())
+            .filter_map(|i| self.match_at(tokens, i).map(|end| i..end))
             .collect()
     }
 }
@@ -184,7 +219,7 @@ impl Matcher {
     pub fn add(&mut self, pattern: &str, owner: usize) {
         let p = Pattern::new(pattern);
         let id = self.patterns.len();
-        match p.words.first() {
+        match p.first_word() {
             Some((w, false)) => self.index.entry(w.clone()).or_default().push(id),
             Some((w, true)) if w.chars().count() >= 3 => self
                 .index
@@ -215,12 +250,11 @@ impl Matcher {
                 .chain(self.always.iter());
             for &pi in cands {
                 let (p, owner) = &self.patterns[pi];
-                let n = p.words.len();
-                if i + n <= tokens.len() && (0..n).all(|k| p.word_matches(k, &tokens[i + k].word)) {
+                if let Some(end) = p.match_at(tokens, i) {
                     hits.push(Hit {
                         owner: *owner,
                         pattern: pi,
-                        tokens: i..i + n,
+                        tokens: i..end,
                     });
                 }
             }
@@ -336,6 +370,26 @@ mod tests {
         assert_eq!(hits("the app crashed; I'm unhappy with applause"), [2]);
         assert_eq!(hits("Доставку задержали"), [3]);
         assert!(hits("holding on").is_empty());
+    }
+
+    /// `...` lets other words of the same clause stand between two parts, in order.
+    #[test]
+    fn gaps_reach_across_words_within_a_clause() {
+        let mut m = Matcher::default();
+        m.add("списал* ... два раза", 0);
+        m.add("charg* ... twice", 1);
+        let hits = |s: &str| -> Vec<(usize, std::ops::Range<usize>)> {
+            m.find(&tokenize(s))
+                .into_iter()
+                .map(|h| (h.owner, h.tokens))
+                .collect()
+        };
+        assert_eq!(hits("Списали деньги с карты два раза."), [(0, 0..6)]);
+        assert_eq!(hits("They charged my card twice"), [(1, 1..5)]);
+        // In order, and in one clause.
+        assert!(hits("Twice they charged me").is_empty());
+        assert!(hits("They charged me, and I called twice").is_empty());
+        assert!(hits("Два раза списали").is_empty());
     }
 
     #[test]
