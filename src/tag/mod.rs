@@ -231,7 +231,7 @@ impl<'a> Tagger<'a> {
             if learned.is_none()
                 && lean.is_some_and(|l| l > 0.0)
                 && assessment.severity == 0
-                && !self.pain.is_positive(&u.text)
+                && !assessment.denied
             {
                 assessment.severity = 1;
                 assessment.cues.push(
@@ -333,7 +333,7 @@ impl<'a> Tagger<'a> {
                     && theme.kind == ThemeKind::Pain
                     && severity == 0
                     && method != Method::Keyword
-                    && !self.pain.is_positive(&u.text)
+                    && !assessment.denied
                 {
                     severity = 1;
                     cues.push("meaning: close to the theme's problem examples".into());

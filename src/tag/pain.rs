@@ -118,6 +118,10 @@ pub struct Assessment {
     pub cues: Vec<String>,
     /// The label of the strongest cue ("could not complete a task").
     pub reason: Option<String>,
+    /// The sentence says things went fine: a positive phrase ("no problem"), or a cue it
+    /// negates ("the app is not slow at all", "nie było opóźnień"). Pain by meaning alone (the
+    /// codebook's lean, taken with the talk around the sentence) does not overrule that.
+    pub denied: bool,
 }
 
 impl Lexicon {
@@ -218,6 +222,7 @@ impl Lexicon {
         let mut hypothetical: Option<bool> = None;
         let mut best: Option<&Cue> = None;
         let mut downgrade = false;
+        let mut denied = !silenced.is_empty();
         let mut cues = Vec::new();
         for h in self.matcher.find(&tokens) {
             if silenced
@@ -229,6 +234,7 @@ impl Lexicon {
             if !self.fixed[h.pattern] {
                 let raised = raised.get_or_insert_with(|| self.negation.raised(&tokens));
                 if negated(&tokens, &h.tokens, &self.negation, raised) {
+                    denied = true;
                     continue;
                 }
             }
@@ -257,6 +263,7 @@ impl Lexicon {
             severity,
             cues,
             reason: best.map(|c| c.label.clone()),
+            denied,
         }
     }
 }
@@ -285,6 +292,56 @@ mod tests {
         assert!(sev("I couldn't finish the payment, it was impossible.") >= 3);
         assert!(sev("They charged me twice.") >= 3);
         assert_eq!(sev("The colours are nice and the staff were friendly."), 0);
+    }
+
+    /// Fifty complaints (and praise, and denied problems), each said in English, Lithuanian,
+    /// Polish and Russian (`fixtures/pain-parallel.txt`): the cues give each the researcher's
+    /// severity, whatever the language and its word order. Two sentences of 200 may miss (an
+    /// English "nobody ever did" that needs the sentence before it; "a bit much" softening
+    /// marketing e-mails); a third miss means a language has fallen behind.
+    #[test]
+    fn the_same_complaint_gets_the_same_severity_in_four_languages() {
+        let lexicon = Lexicon::builtin();
+        let text = include_str!("../../fixtures/pain-parallel.txt");
+        let mut misses = Vec::new();
+        let mut total = 0;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (want, sentence) = line.split_once('|').expect("SEVERITY | sentence");
+            let want: Severity = want.trim().parse().expect("a severity 0-4");
+            let got = lexicon.assess(sentence.trim());
+            total += 1;
+            if got.severity != want {
+                misses.push(format!(
+                    "want {want}, got {}: {} {:?}",
+                    got.severity,
+                    sentence.trim(),
+                    got.cues
+                ));
+            }
+        }
+        assert_eq!(total, 200);
+        assert!(misses.len() <= 2, "{}", misses.join("\n"));
+    }
+
+    /// A problem the sentence denies ("not slow at all") is no pain by meaning either.
+    #[test]
+    fn a_denied_problem_is_marked_as_denied() {
+        let l = Lexicon::builtin();
+        for s in [
+            "The app is not slow at all.",
+            "Programėlė visai nelėta.",
+            "Dostawa wcale nie była opóźniona.",
+            "С возвратом не было никаких проблем.",
+        ] {
+            let a = l.assess(s);
+            assert!(a.denied && a.severity == 0, "{s}: {a:?}");
+        }
+        let a = l.assess("The app is slow and I don't know why.");
+        assert!(!a.denied && a.severity >= 2, "{a:?}");
+        assert!(!l.assess("I looked at the chart.").denied);
     }
 
     #[test]
