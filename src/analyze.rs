@@ -7,6 +7,7 @@
 use crate::codebook::{self, Codebook};
 use crate::error::{Error, Result};
 use crate::filter::{self, ThemeInfo};
+use crate::report::markdown::plural;
 use crate::speakers::roles;
 use crate::tag::{discover, e5, learn, Mode, Tagger};
 use crate::types::*;
@@ -240,9 +241,13 @@ pub fn analyze(
         .flat_map(|p| crate::sentences::utterances(&p.transcript))
         .collect();
     log(&format!(
-        "{} participant sentences from {} interviews",
-        utterances.len(),
-        prepared.len()
+        "{} from {}",
+        plural(
+            utterances.len(),
+            "participant sentence",
+            "participant sentences"
+        ),
+        plural(prepared.len(), "interview", "interviews")
     ));
 
     // The embedding model, unless keywords only were asked for.

@@ -9,6 +9,7 @@ use crate::cli::{
 use crate::error::Error;
 use crate::models::{self, fetch};
 use crate::redact::Redactor;
+use crate::report::markdown::plural;
 use crate::speakers::roles::RoleMethod;
 use crate::transcribe::Settings;
 use crate::types::{Failure, Insights, Transcript};
@@ -612,12 +613,11 @@ fn summary(i: &Insights, out: &Path) {
         .filter(|t| t.verdict == crate::types::Verdict::Keep)
         .count();
     eprintln!(
-        "\n{} interviews, {} participants, {} mentions: {} themes kept of {}.",
-        i.study.interviews,
-        i.participants.len(),
-        i.mentions.len(),
-        kept,
-        i.themes.len()
+        "\n{}, {}, {}: {kept} of {} kept.",
+        plural(i.study.interviews, "interview", "interviews"),
+        plural(i.participants.len(), "participant", "participants"),
+        plural(i.mentions.len(), "mention", "mentions"),
+        plural(i.themes.len(), "theme", "themes"),
     );
     for s in i.stories.iter().take(5) {
         eprintln!("  • {}", s.headline);

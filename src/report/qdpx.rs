@@ -27,6 +27,7 @@
 //! Every GUID is a UUID v5 derived from content (theme id, transcript source, mention …), and
 //! the ZIP entries carry a fixed timestamp, so the same insights give the same bytes.
 
+use crate::report::markdown::plural;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Read, Write};
 
@@ -884,10 +885,15 @@ fn build_project(
         ));
     }
     desc.push_str(&format!(
-        ". {} interviews, {n_participants} participants, {} themes, {} coded mentions.",
-        insights.study.interviews.max(transcripts.len()),
-        insights.themes.len(),
-        report.codings
+        ". {}, {}, {}, {}.",
+        plural(
+            insights.study.interviews.max(transcripts.len()),
+            "interview",
+            "interviews"
+        ),
+        plural(n_participants, "participant", "participants"),
+        plural(insights.themes.len(), "theme", "themes"),
+        plural(report.codings, "coded mention", "coded mentions")
     ));
     if !insights.study.rules.trim().is_empty() {
         desc.push_str(&format!("\nRules: {}", insights.study.rules.trim()));
