@@ -73,7 +73,13 @@ fn story(
             // complex", "Wording not clear") as often as topics ("Delivery"), and only a label
             // reads right for both.
             let mut h = format!("{}: {k} of {n} participants hit problems", t.name);
-            if leave > 0 {
+            if leave >= k {
+                // Everyone who hit problems would leave: say it once.
+                h = format!(
+                    "{}: {k} of {n} participants would leave or switch over it",
+                    t.name
+                );
+            } else if leave > 0 {
                 h.push_str(&format!("; {leave} would leave or switch over it"));
             } else if let Some((cue, c)) = cue_counts.first().filter(|(_, c)| *c >= 2) {
                 // Only a pattern shared by several people belongs in a headline.
@@ -574,6 +580,32 @@ mod tests {
         );
         assert!(s[0].headline.contains("1 would leave"), "{}", s[0].headline);
         assert!(s[0].implication.starts_with("Critical"));
+    }
+
+    /// When all who hit problems would leave, the headline says so once, not "hit problems;
+    /// 2 would leave".
+    #[test]
+    fn everyone_who_would_leave_is_said_once() {
+        let ms = vec![
+            mention(
+                "P1",
+                "d",
+                "I'll switch to another provider.",
+                4,
+                &["leave: x"],
+            ),
+            mention("P2", "d", "We cancelled the contract.", 4, &["leave: y"]),
+        ];
+        let s = stories(
+            &[stats("d", &["P1", "P2"], 4)],
+            &ms,
+            &participants(5),
+            &Saturation::default(),
+        );
+        assert_eq!(
+            s[0].headline,
+            "Delivery and waiting: 2 of 5 participants would leave or switch over it"
+        );
     }
 
     #[test]
