@@ -279,6 +279,11 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
                 continue;
             }
         }
+        // A researcher's note ("Note: she laughs") or a date or time between the turns is no
+        // speech: a speaker of its own would be a participant more.
+        if split_speaker(rest).is_some_and(|(name, _)| is_note_label(&name)) {
+            continue;
+        }
         // "Date: 12 May" above the first turn is a detail of the interview, not a speaker.
         match split_speaker(rest).filter(|(name, _)| turns_yet || !is_detail_label(name)) {
             Some((name, said)) => {
@@ -517,6 +522,46 @@ fn is_detail_label(name: &str) -> bool {
         "тема",
     ];
     DETAILS.contains(&name.to_lowercase().as_str())
+}
+
+/// Labels of lines that are never speech, wherever they stand: a researcher's notes and the
+/// date, time or place of a part of the session ("Note: long pause", "Time: 00:32:10").
+/// "Subject", "Topic" and such stay speakers after the first turn: "Subject" names the
+/// participant in some transcripts.
+fn is_note_label(name: &str) -> bool {
+    const NOTES: &[&str] = &[
+        "note",
+        "notes",
+        "nb",
+        "comment",
+        "comments",
+        "observation",
+        "observer note",
+        "researcher note",
+        "date",
+        "time",
+        "location",
+        "duration",
+        "pastaba",
+        "pastabos",
+        "komentaras",
+        "laikas",
+        "vieta",
+        "trukmė",
+        "uwaga",
+        "uwagi",
+        "notatka",
+        "komentarz",
+        "miejsce",
+        "czas",
+        "примечание",
+        "заметка",
+        "комментарий",
+        "дата",
+        "время",
+        "место",
+    ];
+    NOTES.contains(&name.to_lowercase().as_str())
 }
 
 /// `Name: text` → (Name, text), when `Name` looks like a speaker label.
@@ -872,7 +917,9 @@ mod tests {
         );
         assert_eq!(label(&s[1]), "Interviewer");
         // Speech before the first label is no title: it stays.
-        let s = txt("The parcel was late.\nI waited two weeks.\nNobody called.\nNote: the recording cut out here.\n");
+        let s = txt(
+            "The parcel was late.\nI waited two weeks.\nNobody called.\nInterviewer: And then?\n",
+        );
         assert_eq!(s.len(), 2, "{s:?}");
         assert!(s[0].text.contains("I waited two weeks."));
         let s = txt("Late, and nobody told me why.\nInterviewer: Why?\n");
@@ -881,6 +928,11 @@ mod tests {
         let s = txt("Delivery study\nDate: 12 May 2026\nLocation: London\nInterviewer: How was it?\nAnna: Late.\n");
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!((label(&s[0]), label(&s[1])), ("Interviewer", "Anna"));
+        // A researcher's notes and times between the turns are neither speakers nor speech;
+        // "Subject" can be the participant.
+        let s = txt("Interviewer: How was it?\nAnna: Late.\nNote: she sighs.\nTime: 00:12:30\nUwaga: przerwa\nAnna: Very late.\nSubject: And rude.\n");
+        let labels: Vec<&str> = s.iter().map(label).collect();
+        assert_eq!(labels, ["Interviewer", "Anna", "Anna", "Subject"], "{s:?}");
         // Teams' Word export: the cue's timing, the name on its own line, the text.
         let s = txt("Transcript\n\n0:0:0.0 --> 0:0:5.270\nAnna Smith\nHello, can everyone hear me?\n\n0:0:5.270 --> 0:0:8.960\nBen Jones\nYes.\nLoud and clear.\n");
         assert_eq!(s.len(), 2, "{s:?}");
