@@ -256,13 +256,17 @@ pub fn check_pattern(p: &str) -> Result<(), &'static str> {
     if p.trim().is_empty() {
         return Err("is empty");
     }
-    let gap = crate::tag::keyword::GAP;
-    if p.trim().starts_with(gap) || p.trim().ends_with(gap) {
+    // `...` (or `…`) stands between two words: "charged ... twice".
+    let parts: Vec<&str> = p
+        .split(crate::tag::keyword::GAP)
+        .flat_map(|s| s.split('…'))
+        .collect();
+    if parts.iter().any(|part| part.trim().is_empty()) {
         return Err(
-            "starts or ends with ... (... stands between two words: \"charged ... twice\")",
+            "has ... at its start or end (... stands between two words: \"charged ... twice\")",
         );
     }
-    for w in p.split_whitespace() {
+    for w in parts.iter().flat_map(|part| part.split_whitespace()) {
         let stem = w.strip_suffix('*').unwrap_or(w);
         if stem.contains('*') {
             return Err("has a * that is not at the end of a word (* means \"any ending\")");
@@ -270,6 +274,9 @@ pub fn check_pattern(p: &str) -> Result<(), &'static str> {
         if w.ends_with('*') && stem.chars().count() < 3 {
             return Err("is a stem shorter than 3 letters; it would match far too much");
         }
+    }
+    if crate::tag::keyword::Pattern::new(p).is_empty() {
+        return Err("has no words, only punctuation");
     }
     Ok(())
 }
@@ -302,6 +309,18 @@ mod tests {
             );
             assert!(!t.description.is_empty(), "{}", t.id);
         }
+    }
+
+    /// A gap stands between words, with or without spaces, as `...` or `…`.
+    #[test]
+    fn gaps_stand_between_words() {
+        assert!(check_pattern("charged ... twice").is_ok());
+        assert!(check_pattern("charg*...twice").is_ok());
+        assert!(check_pattern("charged … twice").is_ok());
+        assert!(check_pattern("charged ...").is_err());
+        assert!(check_pattern("… twice").is_err());
+        assert!(check_pattern("charged ... ... twice").is_err());
+        assert!(check_pattern("!!").is_err());
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! `ё`→`е`, typographic apostrophes straightened) and cut into words, so `Pristatymas`,
 //! `pristatymą` and `PRISTATYMAS` all match the pattern `pristat*`. A pattern is one or more
 //! words; a word ending in `*` matches any word it begins (a stem); a phrase matches
-//! consecutive words; `...` between words lets any words stand there within the same clause
-//! (`списал* ... два раза` finds "списали деньги с карты два раза": Lithuanian, Polish and
-//! Russian order their words freely). Words are tracked with their clause (punctuation and
+//! consecutive words; `...` between words lets up to [`MAX_GAP`] other words of the same clause
+//! stand there (`списали ... два раза` finds "списали деньги с карты два раза": Lithuanian,
+//! Polish and Russian order their words freely). Words are tracked with their clause (punctuation and
 //! "but"-like words start a new clause), so negation can be scoped: "not slow at all" negates
 //! "slow", while "No, it was slow" does not.
 
@@ -46,7 +46,8 @@ pub struct Token {
     pub clause: usize,
 }
 
-/// Words that open a new clause (negation does not reach across them).
+/// Words that open a new clause (negation does not reach across them); all of them contrast
+/// what follows with what came before.
 const CLAUSE_WORDS: &[&str] = &[
     "but",
     "although",
@@ -66,6 +67,11 @@ const CLAUSE_WORDS: &[&str] = &[
     "зато",
     "а",
 ];
+
+/// Whether a (folded) word contrasts its clause with the one before: "but", "ale", "но"…
+pub fn is_contrast(word: &str) -> bool {
+    CLAUSE_WORDS.contains(&word)
+}
 
 /// Cuts text into folded words with their byte ranges and clauses.
 pub fn tokenize(text: &str) -> Vec<Token> {
@@ -119,8 +125,11 @@ pub struct Pattern {
     parts: Vec<Vec<(String, bool)>>,
 }
 
-/// The gap marker of a pattern: any words of the same clause.
+/// The gap marker of a pattern: up to [`MAX_GAP`] words of the same clause.
 pub const GAP: &str = "...";
+/// The most words a gap spans: "I had to fill in the same form three times" has five; "I had to
+/// click the back button and then open the menu twice" is narration, not one complaint.
+pub const MAX_GAP: usize = 5;
 
 impl Pattern {
     pub fn new(p: &str) -> Pattern {
@@ -152,32 +161,41 @@ impl Pattern {
             })
     }
 
-    /// Where the pattern ends when it starts at token `i`: its first run there, each later run
-    /// after the one before it, in the clause of token `i`.
-    fn match_at(&self, tokens: &[Token], i: usize) -> Option<usize> {
+    /// Where the pattern ends when it starts at token `i`, and the gaps it leaves: its first
+    /// run there, each later run after the one before it, at most [`MAX_GAP`] words on, in the
+    /// clause of token `i`.
+    fn match_at(&self, tokens: &[Token], i: usize) -> Option<(usize, Vec<std::ops::Range<usize>>)> {
         let (first, rest) = self.parts.split_first()?;
         if !Pattern::run_at(first, tokens, i) {
             return None;
         }
         let clause = tokens[i].clause;
         let mut end = i + first.len();
+        let mut gaps = Vec::new();
         for run in rest {
             let at = (end..tokens.len())
+                .take(MAX_GAP + 1)
                 .take_while(|&j| tokens[j].clause == clause)
                 .find(|&j| Pattern::run_at(run, tokens, j))?;
+            gaps.push(end..at);
             end = at + run.len();
             if tokens[end - 1].clause != clause {
                 return None;
             }
         }
-        Some(end)
+        Some((end, gaps))
     }
 
     /// Token index ranges where the pattern matches.
     pub fn find(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
         (0..tokens.len())
-            .filter_map(|i| self.match_at(tokens, i).map(|end| i..end))
+            .filter_map(|i| self.match_at(tokens, i).map(|(end, _)| i..end))
             .collect()
+    }
+
+    /// Whether the pattern has words (a pattern of punctuation alone has none).
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
     }
 }
 
@@ -213,10 +231,25 @@ pub struct Hit {
     pub pattern: usize,
     /// Token index range.
     pub tokens: std::ops::Range<usize>,
+    /// The words a gapped pattern (`a ... b`) stepped over, inside `tokens`.
+    pub gaps: Vec<std::ops::Range<usize>>,
+}
+
+impl Hit {
+    /// Whether a range of tokens overlaps the words the pattern matched (not its gaps).
+    pub fn overlaps(&self, r: &std::ops::Range<usize>) -> bool {
+        r.start < self.tokens.end
+            && self.tokens.start < r.end
+            && !self
+                .gaps
+                .iter()
+                .any(|g| g.start <= r.start && r.end <= g.end)
+    }
 }
 
 impl Matcher {
-    pub fn add(&mut self, pattern: &str, owner: usize) {
+    /// Adds a pattern; false (and nothing added) when it has no words.
+    pub fn add(&mut self, pattern: &str, owner: usize) -> bool {
         let p = Pattern::new(pattern);
         let id = self.patterns.len();
         match p.first_word() {
@@ -227,9 +260,10 @@ impl Matcher {
                 .or_default()
                 .push(id),
             Some(_) => self.always.push(id),
-            None => return,
+            None => return false,
         }
         self.patterns.push((p, owner));
+        true
     }
 
     pub fn pattern(&self, i: usize) -> &Pattern {
@@ -250,11 +284,12 @@ impl Matcher {
                 .chain(self.always.iter());
             for &pi in cands {
                 let (p, owner) = &self.patterns[pi];
-                if let Some(end) = p.match_at(tokens, i) {
+                if let Some((end, gaps)) = p.match_at(tokens, i) {
                     hits.push(Hit {
                         owner: *owner,
                         pattern: pi,
                         tokens: i..end,
+                        gaps,
                     });
                 }
             }
@@ -277,9 +312,17 @@ pub struct Negation {
     /// Negated verbs of opinion ("don't think", "не думаю") that negate the rest of their
     /// clause: "I don't think I got stuck too badly".
     pub raising: Matcher,
+    /// Folded words that, standing between a negation and a cue, keep the negation off it:
+    /// "not only late", "never seen such a slow app" complain the more.
+    pub breakers: Vec<String>,
 }
 
 impl Negation {
+    /// Whether a folded word is a negation word.
+    pub fn is_negator(&self, word: &str) -> bool {
+        self.words.iter().any(|n| is_negator(word, n))
+    }
+
     /// The negated opinion verbs of a text, found once for all its cues (see [`negated`]).
     pub fn raised(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
         self.raising
@@ -308,7 +351,10 @@ pub fn negated(
         if t.clause != first.clause || counted >= negation.window {
             break;
         }
-        if negation.words.iter().any(|n| is_negator(&t.word, n)) {
+        if negation.breakers.contains(&t.word) {
+            break;
+        }
+        if negation.is_negator(&t.word) {
             return true;
         }
         if !negation.skip.contains(&t.word) {
@@ -404,6 +450,7 @@ mod tests {
             window: 3,
             skip: vec!["a".into(), "to".into(), "be".into()],
             raising,
+            breakers: vec!["only".into(), "such".into()],
         };
         let check = |text: &str, pat: &str| {
             let t = tokenize(text);
@@ -419,6 +466,8 @@ mod tests {
         assert!(check("I don't think I got stuck too badly", "stuck"));
         assert!(!check("I don't think so, I got stuck", "stuck"));
         assert!(check("It was not slow at all", "slow"));
+        assert!(!check("It was not only slow", "slow"));
+        assert!(!check("I have never seen such slow service", "slow"));
         assert!(check("It wasn't slow", "slow"));
         assert!(check("Dostawa nie była wolna", "woln*"));
         assert!(check("Совсем не медленно", "медлен*"));

@@ -18,7 +18,7 @@
 //! The severity of a sentence is its strongest cue; a "minor" cue ("a bit", "slightly") lowers
 //! it by one, but never below 1 and never from 4. Every mention records the cues that fired as `id: pattern`.
 
-use super::keyword::{negated, tokenize, Matcher, Negation};
+use super::keyword::{is_contrast, negated, tokenize, Matcher, Negation};
 use crate::types::Severity;
 use serde::Deserialize;
 
@@ -52,6 +52,10 @@ struct RawNegation {
     raising: Vec<String>,
     #[serde(default)]
     positive: Vec<String>,
+    #[serde(default)]
+    idioms: Vec<String>,
+    #[serde(default)]
+    breakers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +96,11 @@ pub struct Lexicon {
     matcher: Matcher,
     /// Per pattern index of `matcher`: whether it is `fixed`.
     fixed: Vec<bool>,
+    /// Phrases that say things went fine: they silence the cues they overlap and deny pain.
     positive: Matcher,
+    /// Set phrases with a cue word that does not mean it ("can't remember"): they only silence
+    /// the cues they overlap.
+    idioms: Matcher,
     negation: Negation,
     hypothetical: Matcher,
 }
@@ -139,15 +147,23 @@ impl Lexicon {
         let mut matcher = Matcher::default();
         let mut fixed = Vec::new();
         let mut cues = Vec::new();
+        // Every pattern is checked; `fixed` stays aligned with the matcher's patterns.
+        let add = |m: &mut Matcher, p: &str, owner: usize, what: &str| {
+            crate::codebook::check_pattern(p).map_err(|e| format!("{what}: {p:?} {e}"))?;
+            if m.add(p, owner) {
+                Ok(())
+            } else {
+                Err(format!("{what}: {p:?} has no words"))
+            }
+        };
         for (i, c) in raw.cue.into_iter().enumerate() {
+            let what = format!("cue {}", c.id);
             for p in &c.patterns {
-                crate::codebook::check_pattern(p)
-                    .map_err(|m| format!("cue {}: {p:?} {m}", c.id))?;
-                matcher.add(p, i);
+                add(&mut matcher, p, i, &what)?;
                 fixed.push(false);
             }
             for p in &c.fixed {
-                matcher.add(p, i);
+                add(&mut matcher, p, i, &what)?;
                 fixed.push(true);
             }
             if !c.person.is_empty() && raw.person.words.is_empty() {
@@ -161,7 +177,7 @@ impl Lexicon {
                 .iter()
                 .flat_map(|f| with_person(f, &raw.person.words))
             {
-                matcher.add(&p, i);
+                add(&mut matcher, &p, i, &what)?;
                 fixed.push(true);
             }
             cues.push(Cue {
@@ -172,32 +188,31 @@ impl Lexicon {
                 hedge: c.hedge,
             });
         }
-        let mut hypothetical = Matcher::default();
-        for p in &raw.hypothetical.words {
-            crate::codebook::check_pattern(p).map_err(|m| format!("hypothetical: {p:?} {m}"))?;
-            hypothetical.add(p, 0);
-        }
-        let mut positive = Matcher::default();
-        for p in &raw.negation.positive {
-            positive.add(p, 0);
-        }
-        let mut raising = Matcher::default();
-        for p in &raw.negation.raising {
-            crate::codebook::check_pattern(p).map_err(|m| format!("raising: {p:?} {m}"))?;
-            raising.add(p, 0);
-        }
+        let list = |ps: &[String], what: &str| -> Result<Matcher, String> {
+            let mut m = Matcher::default();
+            for p in ps {
+                add(&mut m, p, 0, what)?;
+            }
+            Ok(m)
+        };
+        let hypothetical = list(&raw.hypothetical.words, "hypothetical")?;
+        let positive = list(&raw.negation.positive, "positive")?;
+        let idioms = list(&raw.negation.idioms, "idioms")?;
+        let raising = list(&raw.negation.raising, "raising")?;
         let fold_all = |ws: &[String]| ws.iter().map(|w| super::keyword::fold(w)).collect();
         let negation = Negation {
             words: fold_all(&raw.negation.words),
             window: NEGATION_WINDOW,
             skip: fold_all(&raw.negation.skip),
             raising,
+            breakers: fold_all(&raw.negation.breakers),
         };
         Ok(Lexicon {
             cues,
             matcher,
             fixed,
             positive,
+            idioms,
             negation,
             hypothetical,
         })
@@ -211,39 +226,57 @@ impl Lexicon {
     /// The cues that fire in `text` and the resulting severity.
     pub fn assess(&self, text: &str) -> Assessment {
         let tokens = tokenize(text);
-        let silenced: Vec<std::ops::Range<usize>> = self
+        let praise: Vec<std::ops::Range<usize>> = self
             .positive
             .find(&tokens)
             .into_iter()
             .map(|h| h.tokens)
+            .collect();
+        let silenced: Vec<std::ops::Range<usize>> = (self.idioms.find(&tokens).into_iter())
+            .map(|h| h.tokens)
+            .chain(praise.iter().cloned())
             .collect();
         // Looked for only once a cue needs them: most sentences have none.
         let mut raised: Option<Vec<std::ops::Range<usize>>> = None;
         let mut hypothetical: Option<bool> = None;
         let mut best: Option<&Cue> = None;
         let mut downgrade = false;
-        let mut denied = !silenced.is_empty();
+        // Where the sentence says a thing went fine (the end of the phrase that says so).
+        let mut denials: Vec<usize> = praise.iter().map(|r| r.end).collect();
         let mut cues = Vec::new();
+        let mut fired: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
         for h in self.matcher.find(&tokens) {
-            if silenced
-                .iter()
-                .any(|s| s.start < h.tokens.end && h.tokens.start < s.end)
-            {
+            if silenced.iter().any(|s| h.overlaps(s)) {
                 continue;
             }
+            let cue = &self.cues[h.owner];
             if !self.fixed[h.pattern] {
                 let raised = raised.get_or_insert_with(|| self.negation.raised(&tokens));
-                if negated(&tokens, &h.tokens, &self.negation, raised) {
-                    denied = true;
+                // "Charged me not twice but once": a negation inside a gap negates too.
+                let in_gap = (h.gaps.iter().flat_map(|g| tokens[g.clone()].iter()))
+                    .any(|t| self.negation.is_negator(&t.word));
+                if in_gap || negated(&tokens, &h.tokens, &self.negation, raised) {
+                    // "Not a small thing" is no denial of pain.
+                    if !cue.downgrade && cue.severity > 1 {
+                        denials.push(h.tokens.end);
+                    }
                     continue;
                 }
             }
-            let cue = &self.cues[h.owner];
             if cue.hedge
                 && *hypothetical.get_or_insert_with(|| !self.hypothetical.find(&tokens).is_empty())
             {
                 continue;
             }
+            // Two patterns of one family on the same words are one cue ("пришлось снова",
+            // "пришлось ... снова").
+            if fired
+                .iter()
+                .any(|(o, r)| *o == h.owner && r.start < h.tokens.end && h.tokens.start < r.end)
+            {
+                continue;
+            }
+            fired.push((h.owner, h.tokens.clone()));
             let label = format!("{}: {}", cue.id, self.matcher.pattern(h.pattern).source);
             if !cues.contains(&label) {
                 cues.push(label);
@@ -259,6 +292,13 @@ impl Lexicon {
         if downgrade && severity > 1 && severity < 4 {
             severity -= 1;
         }
+        // "No problem with the app, but the courier left it at the gate": a denial that a "but"
+        // follows denies only its own clause.
+        let denied = denials.iter().any(|&end| {
+            !tokens[end.min(tokens.len())..]
+                .iter()
+                .any(|t| is_contrast(&t.word))
+        });
         Assessment {
             severity,
             cues,
@@ -324,6 +364,27 @@ mod tests {
         }
         assert_eq!(total, 200);
         assert!(misses.len() <= 2, "{}", misses.join("\n"));
+    }
+
+    /// Wording nobody tuned the cues to (`fixtures/pain-heldout.txt`, 30 scenarios in four
+    /// languages): 104 of 120 sentences get the researcher's severity. A fall below 100 means
+    /// a change broke more than it fixed.
+    #[test]
+    fn unseen_wording_mostly_gets_the_researchers_severity() {
+        let lexicon = Lexicon::builtin();
+        let text = include_str!("../../fixtures/pain-heldout.txt");
+        let (mut right, mut total) = (0, 0);
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (want, sentence) = line.split_once('|').expect("SEVERITY | sentence");
+            let want: Severity = want.trim().parse().expect("a severity 0-4");
+            total += 1;
+            right += usize::from(lexicon.assess(sentence.trim()).severity == want);
+        }
+        assert_eq!(total, 120);
+        assert!(right >= 100, "{right} of {total}");
     }
 
     /// A problem the sentence denies ("not slow at all") is no pain by meaning either.
