@@ -173,7 +173,11 @@ impl<'a> Tagger<'a> {
         };
         // The codebook prototypes' verdicts, refined by self-training on the study's own clearest
         // matches (with learned examples: for the sentences the learned model abstains on).
-        let prototype: Vec<Option<embed::Scores>> = match &self.classifier {
+        let study_classifier = match (&self.classifier, learned) {
+            (Some(c), None) => Some(c.for_study(&vectors)),
+            (c, _) => c.clone(),
+        };
+        let prototype: Vec<Option<embed::Scores>> = match &study_classifier {
             Some(c) => vectors
                 .iter()
                 .zip(&features)
