@@ -391,9 +391,12 @@ fn quality_report_on_serdif_beats_nearest_prototype() {
     assert!(num(&unseen, "pain_f1") >= 0.64, "{unseen}");
     let codebook = row("embedding only");
     assert_eq!(num(&codebook, "quotes"), 735.0);
-    // 0.37 before the interviewer's prompt and the description facets, 0.446 now.
-    assert!(num(&codebook, "theme_accuracy") >= 0.43, "{codebook}");
-    // Pain: 0.641 with each sentence's own lean, 0.661 with the talk around it.
+    // 0.37 before the interviewer's prompt and the description facets, 0.446 before the
+    // hubness correction of the prototypes, 0.450 (macro-F1 0.416) now.
+    assert!(num(&codebook, "theme_accuracy") >= 0.44, "{codebook}");
+    assert!(num(&codebook, "theme_macro_f1") >= 0.40, "{codebook}");
+    // Pain: 0.641 with each sentence's own lean, 0.661 with the talk around it, 0.663 when a
+    // sentence that denies a problem is no longer flagged for its neighbours.
     assert!(num(&codebook, "pain_f1") >= 0.65, "{codebook}");
     let learned = row("learned");
     // Softmax over the themes: 0.51 / macro-F1 0.41 with ridge on one-hot themes, 0.55 / 0.48
