@@ -218,11 +218,6 @@ impl Lexicon {
         })
     }
 
-    /// Whether the text says things are fine ("no problem", "worked well").
-    pub fn is_positive(&self, text: &str) -> bool {
-        !self.positive.find(&tokenize(text)).is_empty()
-    }
-
     /// The cues that fire in `text` and the resulting severity.
     pub fn assess(&self, text: &str) -> Assessment {
         let tokens = tokenize(text);
