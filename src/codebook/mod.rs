@@ -257,10 +257,7 @@ pub fn check_pattern(p: &str) -> Result<(), &'static str> {
         return Err("is empty");
     }
     // `...` (or `…`) stands between two words: "charged ... twice".
-    let parts: Vec<&str> = p
-        .split(crate::tag::keyword::GAP)
-        .flat_map(|s| s.split('…'))
-        .collect();
+    let parts: Vec<&str> = crate::tag::keyword::gap_parts(p).collect();
     if parts.iter().any(|part| part.trim().is_empty()) {
         return Err(
             "has ... at its start or end (... stands between two words: \"charged ... twice\")",

@@ -4,11 +4,11 @@
 //! `ё`→`е`, typographic apostrophes straightened) and cut into words, so `Pristatymas`,
 //! `pristatymą` and `PRISTATYMAS` all match the pattern `pristat*`. A pattern is one or more
 //! words; a word ending in `*` matches any word it begins (a stem); a phrase matches
-//! consecutive words; `...` between words lets up to [`MAX_GAP`] other words of the same clause
-//! stand there (`списали ... два раза` finds "списали деньги с карты два раза": Lithuanian,
-//! Polish and Russian order their words freely). Words are tracked with their clause (punctuation and
-//! "but"-like words start a new clause), so negation can be scoped: "not slow at all" negates
-//! "slow", while "No, it was slow" does not.
+//! consecutive words; `...` between words lets up to [`MAX_GAP`] other words of the same
+//! clause stand there (`списали ... два раза` finds "списали деньги с карты два раза":
+//! Lithuanian, Polish and Russian order their words freely). Words are tracked with their
+//! clause (punctuation and "but"-like words start a new clause), so negation can be scoped:
+//! "not slow at all" negates "slow", while "No, it was slow" does not.
 
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -127,15 +127,18 @@ pub struct Pattern {
 
 /// The gap marker of a pattern: up to [`MAX_GAP`] words of the same clause.
 pub const GAP: &str = "...";
+/// The pieces of a pattern between its gaps (`...` or `…`), as written.
+pub fn gap_parts(p: &str) -> impl Iterator<Item = &str> {
+    p.split(GAP).flat_map(|s| s.split('…'))
+}
+
 /// The most words a gap spans: "I had to fill in the same form three times" has five; "I had to
 /// click the back button and then open the menu twice" is narration, not one complaint.
 pub const MAX_GAP: usize = 5;
 
 impl Pattern {
     pub fn new(p: &str) -> Pattern {
-        let parts = p
-            .split(GAP)
-            .flat_map(|s| s.split('…'))
+        let parts = gap_parts(p)
             .map(tokenize_pattern)
             .filter(|run| !run.is_empty())
             .collect();

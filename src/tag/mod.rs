@@ -173,18 +173,20 @@ impl<'a> Tagger<'a> {
         };
         // The codebook prototypes' verdicts, refined by self-training on the study's own clearest
         // matches (with learned examples: for the sentences the learned model abstains on).
-        let study_classifier = match (&self.classifier, learned) {
+        // Without learned examples, corrected for the study's hubs (`Classifier::for_study`).
+        let for_study = match (&self.classifier, learned) {
             (Some(c), None) => Some(c.for_study(&vectors)),
-            (c, _) => c.clone(),
+            _ => None,
         };
-        let prototype: Vec<Option<embed::Scores>> = match &study_classifier {
-            Some(c) => vectors
-                .iter()
-                .zip(&features)
-                .map(|(v, x)| Some(c.score(v, learn::prompt_of(x))))
-                .collect(),
-            None => Vec::new(),
-        };
+        let prototype: Vec<Option<embed::Scores>> =
+            match for_study.as_ref().or(self.classifier.as_ref()) {
+                Some(c) => vectors
+                    .iter()
+                    .zip(&features)
+                    .map(|(v, x)| Some(c.score(v, learn::prompt_of(x))))
+                    .collect(),
+                None => Vec::new(),
+            };
         let refined = if prototype.is_empty() {
             None
         } else {

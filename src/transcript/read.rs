@@ -279,13 +279,17 @@ fn parse_txt(text: &str) -> std::result::Result<Vec<Segment>, ParseError> {
                 continue;
             }
         }
+        let labelled = split_speaker(rest);
         // A researcher's note ("Note: she laughs") or a date or time between the turns is no
         // speech: a speaker of its own would be a participant more.
-        if split_speaker(rest).is_some_and(|(name, _)| is_note_label(&name)) {
+        if labelled
+            .as_ref()
+            .is_some_and(|(name, _)| is_note_label(name))
+        {
             continue;
         }
         // "Date: 12 May" above the first turn is a detail of the interview, not a speaker.
-        match split_speaker(rest).filter(|(name, _)| turns_yet || !is_detail_label(name)) {
+        match labelled.filter(|(name, _)| turns_yet || !is_detail_label(name)) {
             Some((name, said)) => {
                 header = None;
                 segs.push(segment(stamp, Some(Speaker::Label(name)), said));
@@ -483,15 +487,28 @@ pub(super) fn is_speaker(s: &str) -> bool {
     is_speaker_label(s) || crate::speakers::roles::is_role_label(s)
 }
 
+/// Labels of when and where, in English, Lithuanian, Polish and Russian: never a speaker, in the
+/// heading ([`is_detail_label`]) or between the turns ([`is_note_label`]).
+const WHEN_AND_WHERE: &[&str] = &[
+    "date",
+    "time",
+    "location",
+    "duration",
+    "laikas",
+    "vieta",
+    "trukmė",
+    "miejsce",
+    "czas",
+    "дата",
+    "время",
+    "место",
+];
+
 /// The labels of an interview's details in a transcript's heading ("Date: 12 May 2026"),
 /// which are no speakers there.
 fn is_detail_label(name: &str) -> bool {
     const DETAILS: &[&str] = &[
-        "date",
-        "time",
-        "location",
         "place",
-        "duration",
         "length",
         "project",
         "study",
@@ -504,24 +521,17 @@ fn is_detail_label(name: &str) -> bool {
         "participants",
         "attendees",
         "data",
-        "laikas",
-        "vieta",
-        "trukmė",
         "projektas",
         "tema",
-        "miejsce",
-        "czas",
         "czas trwania",
         "projekt",
         "temat",
-        "дата",
-        "время",
-        "место",
         "длительность",
         "проект",
         "тема",
     ];
-    DETAILS.contains(&name.to_lowercase().as_str())
+    let name = name.to_lowercase();
+    DETAILS.contains(&name.as_str()) || WHEN_AND_WHERE.contains(&name.as_str())
 }
 
 /// Labels of lines that are never speech, wherever they stand: a researcher's notes and the
@@ -538,30 +548,19 @@ fn is_note_label(name: &str) -> bool {
         "observation",
         "observer note",
         "researcher note",
-        "date",
-        "time",
-        "location",
-        "duration",
         "pastaba",
         "pastabos",
         "komentaras",
-        "laikas",
-        "vieta",
-        "trukmė",
         "uwaga",
         "uwagi",
         "notatka",
         "komentarz",
-        "miejsce",
-        "czas",
         "примечание",
         "заметка",
         "комментарий",
-        "дата",
-        "время",
-        "место",
     ];
-    NOTES.contains(&name.to_lowercase().as_str())
+    let name = name.to_lowercase();
+    NOTES.contains(&name.as_str()) || WHEN_AND_WHERE.contains(&name.as_str())
 }
 
 /// `Name: text` → (Name, text), when `Name` looks like a speaker label.
