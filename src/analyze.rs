@@ -322,6 +322,14 @@ pub fn analyze(
         started.elapsed().as_secs_f64(),
         tagged.mentions.len()
     ));
+    for &(t, n) in &tagged.unanchored {
+        log(&format!(
+            "\u{201c}{}\u{201d}: {n} sentence{} near it in meaning, but no participant used any of its \
+             keywords; left to the discovered themes",
+            codebook.themes[t].name,
+            if n == 1 { "" } else { "s" },
+        ));
+    }
     let mut mentions = tagged.mentions;
 
     let mut infos: Vec<ThemeInfo> = codebook

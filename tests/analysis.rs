@@ -281,6 +281,138 @@ fn an_interviewer_name_no_transcript_has_is_a_warning_naming_the_file() {
     );
 }
 
+/// A default-codebook theme that no participant names in its keywords gets no sentences by
+/// meaning alone (e5 puts talk of chart "values" near "Price and value"), and the log says so;
+/// one participant naming it brings those sentences back.
+#[test]
+fn a_theme_nobody_names_gets_nothing_by_meaning_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study");
+    std::fs::create_dir(&study).unwrap();
+    let ada = "Interviewer: What do you see on this chart?\n\
+        Ada: This red value looks pretty high compared to the other values.\n\
+        Ada: When the wind comes from the north-east the values tend to be higher.\n\
+        Ada: The button to open the chart was hard to find.\n\
+        Interviewer: And this one?\n\
+        Ada: With south-eastern winds the value was much lower.\n";
+    let bo = "Interviewer: What do you see on this chart?\n\
+        Bo: Red is a high value and blue a low value, I am guessing.\n\
+        Bo: The values here are much higher than in the other table.\n\
+        Bo: I clicked the wrong button at first.\n";
+    std::fs::write(study.join("ada.txt"), ada).unwrap();
+    std::fs::write(study.join("bo.txt"), bo).unwrap();
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let o = sowhat(
+            &[
+                "analyze",
+                study.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &dir.path().join("c"),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v = read_json(&out.join("insights.json"));
+        let price: Vec<String> = v["mentions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["theme"] == "price")
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect();
+        (price, stderr(&o))
+    };
+    let (price, err) = run("unnamed");
+    assert!(price.is_empty(), "{price:?}");
+    assert!(
+        err.contains("\u{201c}Price and value\u{201d}: ")
+            && err.contains("no participant used any of its keywords"),
+        "{err}"
+    );
+    std::fs::write(
+        study.join("bo.txt"),
+        format!("{bo}Bo: I never looked at the price of the licence.\n"),
+    )
+    .unwrap();
+    let (price, _) = run("named");
+    assert!(
+        price
+            .iter()
+            .any(|t| t.contains("values here are much higher")),
+        "{price:?}"
+    );
+}
+
+/// A request by meaning needs the form of one: narrating a task ("Now I select the date and
+/// press next") lies near the default codebook's wishes ("It would be great if I could pick
+/// the delivery time slot myself") but asks for nothing; a wish without a wish keyword still
+/// counts.
+#[test]
+fn narrating_a_task_is_no_wish_and_a_wish_is_one_in_any_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study");
+    std::fs::create_dir(&study).unwrap();
+    std::fs::write(
+        study.join("a.txt"),
+        "Interviewer: What would make the app better for you?\n\
+         Ada: Maybe a dark mode for the evenings.\n\
+         Ada: I want to see all my orders on one page.\n\
+         Ada: Now I select the date and press next.\n\
+         Interviewer: And in the shop?\n\
+         Ada: So I go to the basket and choose the delivery slot.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        study.join("b.txt"),
+        "Interviewer: Ką norėtumėte pakeisti?\n\
+         Rūta: Gal galima būtų pridėti tamsų režimą vakarams.\n\
+         Rūta: Dabar pasirenku datą ir spaudžiu toliau.\n\
+         Interviewer: Co byście zmienili?\n\
+         Ola: Może tryb ciemny na wieczory.\n\
+         Ola: Teraz wybieram datę i klikam dalej.\n\
+         Interviewer: Что бы вы изменили?\n\
+         Иван: Хочу видеть все заказы на одной странице.\n\
+         Иван: Сейчас выбираю дату и нажимаю дальше.\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            study.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = read_json(&out.join("insights.json"));
+    let wishes: Vec<&str> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["theme"] == "wishes")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    for said in [
+        "Maybe a dark mode for the evenings.",
+        "Хочу видеть все заказы на одной странице.",
+    ] {
+        assert!(wishes.contains(&said), "{said:?} is a wish: {wishes:?}");
+    }
+    for said in [
+        "Now I select the date and press next.",
+        "So I go to the basket and choose the delivery slot.",
+        "Dabar pasirenku datą ir spaudžiu toliau.",
+        "Teraz wybieram datę i klikam dalej.",
+        "Сейчас выбираю дату и нажимаю дальше.",
+    ] {
+        assert!(!wishes.contains(&said), "{said:?} is no wish: {wishes:?}");
+    }
+}
+
 /// Examples coded with another codebook are the examples file's problem: the error names it
 /// and the way out, not the embedding model, and nothing is written.
 #[test]

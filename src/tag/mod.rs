@@ -66,7 +66,25 @@ pub struct Tagged {
     /// Per utterance: its pain severity (cues, or the learned pain model), with or without a
     /// theme.
     pub pain: Vec<Severity>,
+    /// Codebook themes (index, sentences) that meaning alone would have given sentences but
+    /// whose keywords no sentence of the study used; those sentences were left untagged (see
+    /// [`ANCHOR_MIN_SHARE`]).
+    pub unanchored: Vec<(usize, usize)>,
 }
+
+/// A codebook theme with keywords gets sentences by meaning alone only when at least one
+/// sentence of the study names it in its keywords, provided the keywords speak the study's
+/// language: at least this share of its sentences match some theme's keywords (the default
+/// codebook on serdif-dev's English usability tests: 0.11; on 80 customer complaints in each of
+/// its four languages: 0.75–0.84; an English-only codebook on Lithuanian interviews: about 0).
+///
+/// e5 puts any talk of "values" and "high or low" near "Price and value": on nine usability
+/// tests of a health-data dashboard, where no participant spoke of prices, the default codebook
+/// gave "Price and value" 94 sentences and the brief a finding that nine of nine participants
+/// had problems with it. People who talk about a topic name it sooner or later; a topic no
+/// participant names is the codebook's guess, and its sentences are better left to the
+/// discovered themes (BENCHMARKS.md).
+pub const ANCHOR_MIN_SHARE: f32 = 0.03;
 
 impl<'a> Tagger<'a> {
     /// A tagger for `codebook`, learning from `examples` when there are any (and an embedder);
@@ -215,6 +233,25 @@ impl<'a> Tagger<'a> {
             .classifier
             .as_ref()
             .and_then(|c| pain_leans(c, &features, utterances));
+        // Keyword themes of every sentence, and which themes the study names in its keywords.
+        let keyword_hits: Vec<Vec<(usize, Vec<String>)>> = utterances
+            .iter()
+            .map(|u| self.keyword_themes(&u.text))
+            .collect();
+        let mut anchored = vec![false; self.codebook.themes.len()];
+        for (t, _) in keyword_hits.iter().flatten() {
+            anchored[*t] = true;
+        }
+        let with_keywords = keyword_hits.iter().filter(|h| !h.is_empty()).count();
+        let anchoring = learned.is_none()
+            && self.mode == Mode::Combined
+            && with_keywords as f32 >= ANCHOR_MIN_SHARE * utterances.len() as f32;
+        let mut unanchored = vec![0usize; self.codebook.themes.len()];
+        // Whether each sentence has the form of a wish or a suggestion (a request needs one).
+        let wishing: Vec<bool> = utterances
+            .iter()
+            .map(|u| self.pain.wishes(&u.text))
+            .collect();
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
         let mut pain = Vec::with_capacity(utterances.len());
@@ -246,22 +283,7 @@ impl<'a> Tagger<'a> {
                         .into(),
                 );
             }
-            // Keyword themes.
-            let mut kw: Vec<(usize, Vec<String>)> = Vec::new();
-            if self.mode != Mode::EmbeddingOnly {
-                let tokens = tokenize(&u.text);
-                for h in self.keywords.find(&tokens) {
-                    let cue = format!("kw: {}", self.keywords.pattern(h.pattern).source);
-                    match kw.iter_mut().find(|(t, _)| *t == h.owner) {
-                        Some((_, cues)) => {
-                            if !cues.contains(&cue) {
-                                cues.push(cue)
-                            }
-                        }
-                        None => kw.push((h.owner, vec![cue])),
-                    }
-                }
-            }
+            let kw = keyword_hits[i].clone();
             // The theme by meaning: the learned model when it has one, else the codebook
             // prototypes; with whether it also wins under the stricter rule (see
             // `embed::Scores::clear`). Where the learned model abstains, the prototypes' theme
@@ -294,6 +316,13 @@ impl<'a> Tagger<'a> {
                     }
                     (None, _) => {}
                 }
+                // A sentence that asks for nothing is no request (`pain::Lexicon::wishes`): it
+                // stays untagged rather than go to the next theme, which was wrong more often
+                // than right on serdif-dev (BENCHMARKS.md).
+                let request = |t: usize| self.codebook.themes[t].kind == ThemeKind::Request;
+                if by_meaning.is_some_and(|(t, ..)| request(t)) && !wishing[i] {
+                    by_meaning = None;
+                }
             }
             let mut themes: Vec<(usize, f32, Method, Vec<String>)> = Vec::new();
             for (t, cues) in kw {
@@ -318,7 +347,18 @@ impl<'a> Tagger<'a> {
                 // alone: its keywords were written to catch the topic.
                 let clear = clear_win || self.codebook.themes[t].keywords.is_empty();
                 if clear && !themes.iter().any(|(x, ..)| *x == t) {
-                    themes.push((t, s, m, Vec::new()));
+                    // Nor does a theme the study never names (`ANCHOR_MIN_SHARE`), nor a request
+                    // a sentence does not ask for (`pain::Lexicon::wishes`).
+                    let theme = &self.codebook.themes[t];
+                    if anchoring
+                        && !theme.keywords.is_empty()
+                        && !anchored[t]
+                        && m == Method::Embedding
+                    {
+                        unanchored[t] += 1;
+                    } else {
+                        themes.push((t, s, m, Vec::new()));
+                    }
                 }
             }
             let mut severity_here = assessment.severity;
@@ -366,7 +406,31 @@ impl<'a> Tagger<'a> {
             vectors,
             untagged,
             pain,
+            unanchored: (unanchored.into_iter().enumerate())
+                .filter(|&(_, n)| n > 0)
+                .collect(),
         })
+    }
+
+    /// The codebook themes whose keywords `text` uses, each with its cues ("kw: …"); none in
+    /// embedding-only mode.
+    fn keyword_themes(&self, text: &str) -> Vec<(usize, Vec<String>)> {
+        let mut kw: Vec<(usize, Vec<String>)> = Vec::new();
+        if self.mode == Mode::EmbeddingOnly {
+            return kw;
+        }
+        for h in self.keywords.find(&tokenize(text)) {
+            let cue = format!("kw: {}", self.keywords.pattern(h.pattern).source);
+            match kw.iter_mut().find(|(t, _)| *t == h.owner) {
+                Some((_, cues)) => {
+                    if !cues.contains(&cue) {
+                        cues.push(cue)
+                    }
+                }
+                None => kw.push((h.owner, vec![cue])),
+            }
+        }
+        kw
     }
 }
 

@@ -34,6 +34,8 @@ struct RawLexicon {
     #[serde(default)]
     hypothetical: RawWords,
     #[serde(default)]
+    wishing: RawWords,
+    #[serde(default)]
     person: RawWords,
     cue: Vec<RawCue>,
 }
@@ -103,6 +105,8 @@ pub struct Lexicon {
     idioms: Matcher,
     negation: Negation,
     hypothetical: Matcher,
+    /// Forms of a wish or suggestion besides the conditionals ([`Lexicon::wishes`]).
+    wishing: Matcher,
 }
 
 /// The phrases a `person` form stands for: each person before it ("they can't"), and after a
@@ -196,6 +200,7 @@ impl Lexicon {
             Ok(m)
         };
         let hypothetical = list(&raw.hypothetical.words, "hypothetical")?;
+        let wishing = list(&raw.wishing.words, "wishing")?;
         let positive = list(&raw.negation.positive, "positive")?;
         let idioms = list(&raw.negation.idioms, "idioms")?;
         let raising = list(&raw.negation.raising, "raising")?;
@@ -215,7 +220,16 @@ impl Lexicon {
             idioms,
             negation,
             hypothetical,
+            wishing,
         })
+    }
+
+    /// Whether `text` has the form of a wish or a suggestion: a conditional ("it would help"),
+    /// a wish ("I want", "maybe add"), in any of the lexicon's languages. What a sentence needs
+    /// before meaning alone makes it a request (`Tagger::tag`).
+    pub fn wishes(&self, text: &str) -> bool {
+        let tokens = tokenize(text);
+        !self.hypothetical.find(&tokens).is_empty() || !self.wishing.find(&tokens).is_empty()
     }
 
     /// The cues that fire in `text` and the resulting severity.
@@ -327,6 +341,32 @@ mod tests {
         assert!(sev("I couldn't finish the payment, it was impossible.") >= 3);
         assert!(sev("They charged me twice.") >= 3);
         assert_eq!(sev("The colours are nice and the staff were friendly."), 0);
+    }
+
+    #[test]
+    fn wishes_have_a_form_in_four_languages() {
+        let l = Lexicon::builtin();
+        for wish in [
+            "It would be great to pick the slot myself.",
+            "Maybe a dark mode for the evenings.",
+            "Būtų gerai matyti visas sąskaitas.",
+            "Gal galima pridėti tamsų režimą?",
+            "Przydałaby się opcja zmiany adresu.",
+            "Może tryb ciemny na wieczory.",
+            "Хотелось бы выбирать время доставки.",
+            "Хочу видеть все заказы на одной странице.",
+        ] {
+            assert!(l.wishes(wish), "{wish}");
+        }
+        for narration in [
+            "Now I select the date and press next.",
+            "I have to select PM10 again.",
+            "Dabar pasirenku datą ir spaudžiu toliau.",
+            "Teraz wybieram datę i klikam dalej.",
+            "Сейчас выбираю дату и нажимаю дальше.",
+        ] {
+            assert!(!l.wishes(narration), "{narration}");
+        }
     }
 
     /// Fifty complaints (and praise, and denied problems), each said in English, Lithuanian,
