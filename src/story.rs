@@ -202,7 +202,14 @@ fn pick_quotes(ms: &[&Mention], kind: ThemeKind) -> Vec<Quote> {
             } else {
                 0.0
             };
-            (*m, m.score as f64 + strength + length + broken)
+            // Keywords and meaning agreeing on the theme mark the sentences plainly about it
+            // ("it would be nice if…" for a wish) over ones only near it in meaning.
+            let agreed = if m.method == crate::types::Method::Both {
+                0.15
+            } else {
+                0.0
+            };
+            (*m, m.score as f64 + strength + length + broken + agreed)
         })
         .collect();
     ranked.sort_by(|a, b| {
