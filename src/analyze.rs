@@ -330,6 +330,22 @@ pub fn analyze(
             if n == 1 { "" } else { "s" },
         ));
     }
+    let unnamed = (!tagged.unanchored.is_empty()).then(|| {
+        let list: Vec<String> = (tagged.unanchored.iter())
+            .map(|&(t, n)| {
+                let s = if n == 1 { "" } else { "s" };
+                format!(
+                    "\u{201c}{}\u{201d} ({n} sentence{s})",
+                    codebook.themes[t].name
+                )
+            })
+            .collect();
+        format!(
+            "Sentences only near a codebook theme in meaning were not given it when no participant \
+             used any of its keywords: {}; they were left to the discovered themes.",
+            list.join(", ")
+        )
+    });
     let mut mentions = tagged.mentions;
 
     let mut infos: Vec<ThemeInfo> = codebook
@@ -460,6 +476,7 @@ pub fn analyze(
             languages: languages.into_iter().map(|(l, _)| l).collect(),
             rules: method_note,
             redaction: None,
+            unnamed,
         },
         participants,
         themes,

@@ -353,6 +353,10 @@ pub struct Study {
     /// What `--redact` replaced, in plain words; `None` when the outputs are not redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redaction: Option<String>,
+    /// Codebook themes that sentence similarity alone gave nothing because no participant used
+    /// any of their keywords, in plain words; `None` when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unnamed: Option<String>,
 }
 
 /// New themes per interview, in the order the interviews were given (Guest et al.).

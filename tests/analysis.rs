@@ -314,6 +314,11 @@ fn a_theme_nobody_names_gets_nothing_by_meaning_alone() {
         );
         assert!(o.status.success(), "{}", stderr(&o));
         let v = read_json(&out.join("insights.json"));
+        let brief = std::fs::read_to_string(out.join("brief.md")).unwrap();
+        let noted = v["study"]["unnamed"]
+            .as_str()
+            .is_some_and(|u| u.contains("\u{201c}Price and value\u{201d} (4 sentences)"))
+            && brief.contains("\u{201c}Price and value\u{201d} (4 sentences)");
         let price: Vec<String> = v["mentions"]
             .as_array()
             .unwrap()
@@ -321,10 +326,14 @@ fn a_theme_nobody_names_gets_nothing_by_meaning_alone() {
             .filter(|m| m["theme"] == "price")
             .map(|m| m["text"].as_str().unwrap().to_string())
             .collect();
-        (price, stderr(&o))
+        (price, stderr(&o), noted)
     };
-    let (price, err) = run("unnamed");
+    let (price, err, noted) = run("unnamed");
     assert!(price.is_empty(), "{price:?}");
+    assert!(
+        noted,
+        "the brief and insights.json say which theme went unnamed"
+    );
     assert!(
         err.contains("\u{201c}Price and value\u{201d}: ")
             && err.contains("no participant used any of its keywords"),
@@ -335,7 +344,8 @@ fn a_theme_nobody_names_gets_nothing_by_meaning_alone() {
         format!("{bo}Bo: I never looked at the price of the licence.\n"),
     )
     .unwrap();
-    let (price, _) = run("named");
+    let (price, _, noted) = run("named");
+    assert!(!noted);
     assert!(
         price
             .iter()

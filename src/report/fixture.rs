@@ -59,6 +59,7 @@ pub(crate) fn insights() -> Insights {
             languages: vec!["en".into()],
             rules: "keep at ≥ 30 %".into(),
             redaction: None,
+            unnamed: None,
         },
         participants: (1..=10)
             .map(|i| Participant {

@@ -816,6 +816,9 @@ pub(crate) fn method_notes(insights: &Insights) -> Vec<String> {
             rules
         ));
     }
+    if let Some(u) = s.unnamed.as_deref() {
+        v.push(u.to_string());
+    }
     if let Some(r) = s.redaction.as_deref() {
         v.push(r.to_string());
     }

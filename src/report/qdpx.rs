@@ -1557,6 +1557,7 @@ mod tests {
                 languages: vec!["en".into(), "lt".into()],
                 rules: "keep at ≥ 30 % of participants".into(),
                 redaction: None,
+                unnamed: None,
             },
             participants: vec![
                 Participant {
