@@ -423,6 +423,95 @@ fn narrating_a_task_is_no_wish_and_a_wish_is_one_in_any_language() {
     }
 }
 
+/// The wish form is asked only of languages the lexicon knows: German requests, in a German
+/// codebook, still go to its request theme by meaning.
+#[test]
+fn requests_in_a_language_the_lexicon_does_not_know_still_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study");
+    std::fs::create_dir(&study).unwrap();
+    let codebook = dir.path().join("de.toml");
+    std::fs::write(&codebook, r#"[codebook]
+name = "Lieferdienst"
+
+[[theme]]
+id = "lieferung"
+name = "Lieferung verspätet"
+kind = "pain"
+description = "Bestellungen kommen zu spät oder gar nicht an."
+examples = ["Das Paket kam eine Woche zu spät.", "Meine Bestellung ist nie angekommen.", "Der Fahrer hat das Paket einfach vor die Tür gelegt."]
+
+[[theme]]
+id = "wunsch"
+name = "Wünsche und Vorschläge"
+kind = "request"
+description = "Was sich Kunden wünschen: neue Funktionen, Optionen, Verbesserungen."
+examples = ["Es wäre toll, wenn ich das Lieferfenster selbst wählen könnte.", "Eine Sendungsverfolgung in Echtzeit würde sehr helfen.", "Ich hätte gern eine Erinnerung am Vortag."]
+
+[[theme]]
+id = "lob"
+name = "Lob"
+kind = "delight"
+description = "Was gut funktioniert und Kunden freut."
+examples = ["Die Fahrer sind immer freundlich.", "Die App ist übersichtlich und schnell.", "Ich bin sehr zufrieden mit dem Service."]
+"#).unwrap();
+    std::fs::write(
+        study.join("a.txt"),
+        r#"Interviewer: Wie war Ihre letzte Bestellung?
+Anna: Die Lieferung kam drei Tage zu spät.
+Anna: Der Fahrer war aber sehr freundlich.
+Interviewer: Was würden Sie sich wünschen?
+Anna: Ein Lieferfenster am Abend wäre toll.
+Anna: Ich hätte gern eine SMS, bevor der Fahrer kommt.
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        study.join("b.txt"),
+        r#"Interviewer: Wie war Ihre letzte Bestellung?
+Ben: Mein Paket ist nie angekommen.
+Ben: Die App ist aber schnell und übersichtlich.
+Interviewer: Was würden Sie sich wünschen?
+Ben: Eine Live-Karte mit dem Fahrer.
+Ben: Eine Erinnerung am Vortag.
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            study.to_str().unwrap(),
+            "--codebook",
+            codebook.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        &dir.path().join("c"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = read_json(&out.join("insights.json"));
+    let requests: Vec<&str> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["theme"] == "wunsch")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    let lexicon = sowhat::tag::pain::Lexicon::builtin();
+    for said in [
+        "Ein Lieferfenster am Abend wäre toll.",
+        "Ich hätte gern eine SMS, bevor der Fahrer kommt.",
+    ] {
+        assert!(
+            !lexicon.wishes(said),
+            "{said:?} has no form the lexicon knows"
+        );
+        assert!(requests.contains(&said), "{said:?}: {requests:?}");
+    }
+}
+
 /// Examples coded with another codebook are the examples file's problem: the error names it
 /// and the way out, not the embedding model, and nothing is written.
 #[test]
