@@ -324,8 +324,8 @@ pub fn analyze(
     ));
     for &(t, n) in &tagged.unanchored {
         log(&format!(
-            "\u{201c}{}\u{201d}: {n} sentence{} near it in meaning, but no participant used any of its \
-             keywords; left to the discovered themes",
+            "\u{201c}{}\u{201d}: not given to {n} sentence{} near it only in meaning, as no \
+             participant used any of its keywords",
             codebook.themes[t].name,
             if n == 1 { "" } else { "s" },
         ));
@@ -341,8 +341,8 @@ pub fn analyze(
             })
             .collect();
         format!(
-            "Sentences only near a codebook theme in meaning were not given it when no participant \
-             used any of its keywords: {}; they were left to the discovered themes.",
+            "No participant used any keyword of these codebook themes, so the sentences close to \
+             them only in meaning were not given them: {}.",
             list.join(", ")
         )
     });

@@ -536,6 +536,29 @@ mod tests {
         assert_eq!(q.len(), 2, "a fragment still quotes its participant: {q:?}");
     }
 
+    /// Keywords and meaning agreeing rank a wish said in words above one only near in meaning.
+    #[test]
+    fn a_quote_named_in_keywords_and_meaning_ranks_first() {
+        let mut near = mention(
+            "P1",
+            "w",
+            "Oh we can select others, as many as we want.",
+            0,
+            &[],
+        );
+        near.method = Method::Embedding;
+        near.score = 0.9;
+        let said = mention(
+            "P2",
+            "w",
+            "I would like to see a histogram and a time series plot.",
+            0,
+            &["kw: would like"],
+        );
+        let q = pick_quotes(&[&near, &said], ThemeKind::Request);
+        assert_eq!(q[0].participant, "P2", "{q:?}");
+    }
+
     #[test]
     fn quotes_come_from_different_participants_without_near_duplicates() {
         let ms = vec![

@@ -336,7 +336,7 @@ fn a_theme_nobody_names_gets_nothing_by_meaning_alone() {
     );
     assert!(
         err.contains("\u{201c}Price and value\u{201d}: ")
-            && err.contains("no participant used any of its keywords"),
+            && err.contains("as no participant used any of its keywords"),
         "{err}"
     );
     std::fs::write(
@@ -415,8 +415,6 @@ fn narrating_a_task_is_no_wish_and_a_wish_is_one_in_any_language() {
     for said in [
         "Now I select the date and press next.",
         "So I go to the basket and choose the delivery slot.",
-        "Dabar pasirenku datą ir spaudžiu toliau.",
-        "Teraz wybieram datę i klikam dalej.",
         "Сейчас выбираю дату и нажимаю дальше.",
     ] {
         assert!(!wishes.contains(&said), "{said:?} is no wish: {wishes:?}");
@@ -424,7 +422,7 @@ fn narrating_a_task_is_no_wish_and_a_wish_is_one_in_any_language() {
 }
 
 /// The wish form is asked only of languages the lexicon knows: German requests, in a German
-/// codebook, still go to its request theme by meaning.
+/// codebook, still go to its request theme by meaning, English button names and all.
 #[test]
 fn requests_in_a_language_the_lexicon_does_not_know_still_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -474,6 +472,8 @@ Ben: Die App ist aber schnell und übersichtlich.
 Interviewer: Was würden Sie sich wünschen?
 Ben: Eine Live-Karte mit dem Fahrer.
 Ben: Eine Erinnerung am Vortag.
+Interviewer: Und im Shop?
+Ben: Dann klicke ich auf den Button Add to cart.
 "#,
     )
     .unwrap();

@@ -74,10 +74,11 @@ pub struct Tagged {
 
 /// A request theme gets a sentence by meaning alone only when the sentence has the form of a
 /// wish or a suggestion ([`pain::Lexicon::wishes`]), provided the study speaks a language the
-/// lexicon knows: at least this share of its sentences have such a form (serdif-dev's usability
-/// tests 0.30; 80 customer complaints in English, Lithuanian, Polish or Russian 0.04–0.08; German
-/// interviews 0). Elsewhere the rule would silence every request.
-pub const WISH_MIN_SHARE: f32 = 0.02;
+/// lexicon knows: at least this share of its sentences have one of the commonest words of its
+/// languages ([`pain::Lexicon::knows`]; serdif-dev's English usability tests 0.91; 80 customer
+/// complaints in English, Lithuanian, Polish or Russian 0.85–0.99; German interviews with one
+/// English button name 0.22). Elsewhere the rule would silence every request.
+pub const KNOWN_MIN_SHARE: f32 = 0.5;
 
 /// A codebook theme with keywords gets sentences by meaning alone only when at least one
 /// sentence of the study names it in its keywords, provided the keywords speak the study's
@@ -255,16 +256,15 @@ impl<'a> Tagger<'a> {
             && with_keywords as f32 >= ANCHOR_MIN_SHARE * utterances.len() as f32;
         let mut unanchored = vec![0usize; self.codebook.themes.len()];
         // Whether each sentence has the form of a wish or a suggestion (a request needs one, in
-        // a language the lexicon knows: `WISH_MIN_SHARE`).
-        let mut wishing: Vec<bool> = utterances
+        // a language the lexicon knows: `KNOWN_MIN_SHARE`).
+        let known = utterances
             .iter()
-            .map(|u| self.pain.wishes(&u.text))
+            .filter(|u| self.pain.knows(&u.text))
+            .count();
+        let known = known as f32 >= KNOWN_MIN_SHARE * utterances.len() as f32;
+        let wishing: Vec<bool> = (utterances.iter())
+            .map(|u| !known || self.pain.wishes(&u.text))
             .collect();
-        if (wishing.iter().filter(|&&w| w).count() as f32)
-            < WISH_MIN_SHARE * utterances.len() as f32
-        {
-            wishing.iter_mut().for_each(|w| *w = true);
-        }
         let mut mentions = Vec::new();
         let mut untagged = Vec::new();
         let mut pain = Vec::with_capacity(utterances.len());
@@ -329,11 +329,14 @@ impl<'a> Tagger<'a> {
                     }
                     (None, _) => {}
                 }
-                // A sentence that asks for nothing is no request (`pain::Lexicon::wishes`): it
-                // stays untagged rather than go to the next theme, which was wrong more often
-                // than right on serdif-dev (BENCHMARKS.md).
+                // A sentence that asks for nothing is no request (`pain::Lexicon::wishes`) unless
+                // it names the theme in its keywords: it stays untagged rather than go to the next
+                // theme, which was wrong more often than right on serdif-dev (BENCHMARKS.md). This
+                // concerns the prototypes' verdict wherever it counts (embedding-only mode, the
+                // fallback where learned examples abstain), not the learned model's.
                 let request = |t: usize| self.codebook.themes[t].kind == ThemeKind::Request;
-                if by_meaning.is_some_and(|(t, ..)| request(t)) && !wishing[i] {
+                let said = |t: usize| kw.iter().any(|(x, _)| *x == t);
+                if by_meaning.is_some_and(|(t, ..)| request(t) && !said(t)) && !wishing[i] {
                     by_meaning = None;
                 }
             }

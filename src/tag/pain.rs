@@ -36,6 +36,8 @@ struct RawLexicon {
     #[serde(default)]
     wishing: RawWords,
     #[serde(default)]
+    language: RawWords,
+    #[serde(default)]
     person: RawWords,
     cue: Vec<RawCue>,
 }
@@ -105,8 +107,10 @@ pub struct Lexicon {
     idioms: Matcher,
     negation: Negation,
     hypothetical: Matcher,
-    /// Forms of a wish or suggestion besides the conditionals ([`Lexicon::wishes`]).
+    /// Forms of a wish or suggestion ([`Lexicon::wishes`]).
     wishing: Matcher,
+    /// The commonest words of the lexicon's languages ([`Lexicon::knows`]).
+    language: Matcher,
 }
 
 /// The phrases a `person` form stands for: each person before it ("they can't"), and after a
@@ -201,6 +205,7 @@ impl Lexicon {
         };
         let hypothetical = list(&raw.hypothetical.words, "hypothetical")?;
         let wishing = list(&raw.wishing.words, "wishing")?;
+        let language = list(&raw.language.words, "language")?;
         let positive = list(&raw.negation.positive, "positive")?;
         let idioms = list(&raw.negation.idioms, "idioms")?;
         let raising = list(&raw.negation.raising, "raising")?;
@@ -221,15 +226,21 @@ impl Lexicon {
             negation,
             hypothetical,
             wishing,
+            language,
         })
     }
 
     /// Whether `text` has the form of a wish or a suggestion: a conditional ("it would help"),
-    /// a wish ("I want", "maybe add"), in any of the lexicon's languages. What a sentence needs
-    /// before meaning alone makes it a request (`Tagger::tag`).
+    /// a wish ("I want", "maybe a dark mode"), in any of the lexicon's languages. What a
+    /// sentence needs before meaning alone makes it a request (`Tagger::tag`).
     pub fn wishes(&self, text: &str) -> bool {
-        let tokens = tokenize(text);
-        !self.hypothetical.find(&tokens).is_empty() || !self.wishing.find(&tokens).is_empty()
+        !self.wishing.find(&tokenize(text)).is_empty()
+    }
+
+    /// Whether `text` has one of the commonest words of the lexicon's languages: a study where
+    /// most sentences have none speaks a language the lexicon does not know.
+    pub fn knows(&self, text: &str) -> bool {
+        !self.language.find(&tokenize(text)).is_empty()
     }
 
     /// The cues that fire in `text` and the resulting severity.
@@ -355,18 +366,38 @@ mod tests {
             "Może tryb ciemny na wieczory.",
             "Хотелось бы выбирать время доставки.",
             "Хочу видеть все заказы на одной странице.",
+            "It'd be great to see all my orders on one page.",
+            "That'd save me a lot of time.",
         ] {
             assert!(l.wishes(wish), "{wish}");
         }
         for narration in [
             "Now I select the date and press next.",
             "I have to select PM10 again.",
+            "Then I sort the list by date.",
+            "I pay by card and the receipt comes by email.",
+            "I wanted to pay, so let's see if it works.",
+            "Сколько стоит доставка?",
             "Dabar pasirenku datą ir spaudžiu toliau.",
             "Teraz wybieram datę i klikam dalej.",
             "Сейчас выбираю дату и нажимаю дальше.",
         ] {
             assert!(!l.wishes(narration), "{narration}");
         }
+    }
+
+    #[test]
+    fn the_lexicon_knows_its_four_languages_and_not_german() {
+        let l = Lexicon::builtin();
+        for known in [
+            "The parcel came a week late.",
+            "Siuntinys atkeliavo savaite vėliau, ir niekas nepranešė.",
+            "Paczka przyszła tydzień za późno i nikt nie dzwonił.",
+            "Посылка пришла на неделю позже, и никто не позвонил.",
+        ] {
+            assert!(l.knows(known), "{known}");
+        }
+        assert!(!l.knows("Die Lieferung kam drei Tage zu spät."));
     }
 
     /// Fifty complaints (and praise, and denied problems), each said in English, Lithuanian,
