@@ -512,6 +512,80 @@ Ben: Dann klicke ich auf den Button Add to cart.
     }
 }
 
+/// Keywords that do not speak the study's language anchor nothing: an English-keyword codebook
+/// on Lithuanian interviews still tags by meaning (`ANCHOR_MIN_SHARE`).
+#[test]
+fn keywords_in_another_language_do_not_silence_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study");
+    std::fs::create_dir(&study).unwrap();
+    let codebook = dir.path().join("en.toml");
+    std::fs::write(&codebook, r#"[codebook]
+name = "Delivery (English keywords)"
+
+[[theme]]
+id = "delivery"
+name = "Late delivery"
+kind = "pain"
+description = "Orders that arrive late or never arrive."
+keywords = ["late", "delay*", "never arrived", "courier"]
+examples = ["The parcel came a week late.", "My order never arrived.", "The courier left it in the rain."]
+
+[[theme]]
+id = "praise"
+name = "Praise"
+kind = "delight"
+description = "What works well and pleases customers."
+keywords = ["great", "love", "friendly"]
+examples = ["The staff were very friendly.", "The app is quick and clear.", "I am very happy with the service."]
+"#).unwrap();
+    std::fs::write(
+        study.join("a.txt"),
+        r#"Interviewer: Kaip sekėsi su paskutiniu užsakymu?
+Rūta: Siuntinys atkeliavo savaite vėliau.
+Rūta: Kurjeris paliko dėžę lietuje.
+Interviewer: O kas patiko?
+Rūta: Programėlė greita ir aiški.
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        study.join("b.txt"),
+        r#"Interviewer: Kaip sekėsi su paskutiniu užsakymu?
+Jonas: Mano užsakymas taip ir neatkeliavo.
+Jonas: Laukiau dvi savaites.
+Interviewer: O kas patiko?
+Jonas: Darbuotojai buvo labai malonūs.
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = sowhat(
+        &[
+            "analyze",
+            study.to_str().unwrap(),
+            "--codebook",
+            codebook.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &dir.path().join("c"),
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("not given to"), "{err}");
+    let v = read_json(&out.join("insights.json"));
+    assert!(
+        v["mentions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["theme"] == "delivery" && m["method"] == "embedding"),
+        "{}",
+        v["mentions"]
+    );
+}
+
 /// Examples coded with another codebook are the examples file's problem: the error names it
 /// and the way out, not the embedding model, and nothing is written.
 #[test]
