@@ -322,21 +322,22 @@ pub fn analyze(
         started.elapsed().as_secs_f64(),
         tagged.mentions.len()
     ));
+    let sentences = |n: usize| crate::report::markdown::plural(n, "sentence", "sentences");
     for &(t, n) in &tagged.unanchored {
         log(&format!(
-            "\u{201c}{}\u{201d}: not given to {n} sentence{} near it only in meaning, as no \
-             participant used any of its keywords",
+            "\u{201c}{}\u{201d}: not given to {} near it only in meaning, as no participant used \
+             any of its keywords",
             codebook.themes[t].name,
-            if n == 1 { "" } else { "s" },
+            sentences(n),
         ));
     }
     let unnamed = (!tagged.unanchored.is_empty()).then(|| {
         let list: Vec<String> = (tagged.unanchored.iter())
             .map(|&(t, n)| {
-                let s = if n == 1 { "" } else { "s" };
                 format!(
-                    "\u{201c}{}\u{201d} ({n} sentence{s})",
-                    codebook.themes[t].name
+                    "\u{201c}{}\u{201d} ({})",
+                    codebook.themes[t].name,
+                    sentences(n)
                 )
             })
             .collect();

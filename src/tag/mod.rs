@@ -242,7 +242,7 @@ impl<'a> Tagger<'a> {
             .as_ref()
             .and_then(|c| pain_leans(c, &features, utterances));
         // Keyword themes of every sentence, and which themes the study names in its keywords.
-        let keyword_hits: Vec<Vec<(usize, Vec<String>)>> = utterances
+        let mut keyword_hits: Vec<Vec<(usize, Vec<String>)>> = utterances
             .iter()
             .map(|u| self.keyword_themes(&u.text))
             .collect();
@@ -255,11 +255,14 @@ impl<'a> Tagger<'a> {
             && self.mode == Mode::Combined
             && with_keywords as f32 >= ANCHOR_MIN_SHARE * utterances.len() as f32;
         let mut unanchored = vec![0usize; self.codebook.themes.len()];
-        // Whether each sentence has the form of a wish or a suggestion (a request needs one, in
-        // a language the lexicon knows: `KNOWN_MIN_SHARE`).
+        // Whether each sentence has the form of a wish or a suggestion (a request by the
+        // prototypes needs one, in a language the lexicon knows: `KNOWN_MIN_SHARE`); looked for
+        // only when the prototypes can give a request theme.
+        let requests = !prototype.is_empty()
+            && (self.codebook.themes.iter()).any(|t| t.kind == ThemeKind::Request);
         let known = utterances
             .iter()
-            .filter(|u| self.pain.knows(&u.text))
+            .filter(|u| requests && self.pain.knows(&u.text))
             .count();
         let known = known as f32 >= KNOWN_MIN_SHARE * utterances.len() as f32;
         let wishing: Vec<bool> = (utterances.iter())
@@ -296,7 +299,7 @@ impl<'a> Tagger<'a> {
                         .into(),
                 );
             }
-            let kw = keyword_hits[i].clone();
+            let kw = std::mem::take(&mut keyword_hits[i]);
             // The theme by meaning: the learned model when it has one, else the codebook
             // prototypes; with whether it also wins under the stricter rule (see
             // `embed::Scores::clear`). Where the learned model abstains, the prototypes' theme
@@ -363,8 +366,7 @@ impl<'a> Tagger<'a> {
                 // alone: its keywords were written to catch the topic.
                 let clear = clear_win || self.codebook.themes[t].keywords.is_empty();
                 if clear && !themes.iter().any(|(x, ..)| *x == t) {
-                    // Nor does a theme the study never names (`ANCHOR_MIN_SHARE`), nor a request
-                    // a sentence does not ask for (`pain::Lexicon::wishes`).
+                    // Nor does a theme the study never names (`ANCHOR_MIN_SHARE`).
                     let theme = &self.codebook.themes[t];
                     if anchoring
                         && !theme.keywords.is_empty()
